@@ -1,0 +1,3 @@
+from imagerepo_tui.cli import main
+
+raise SystemExit(main())

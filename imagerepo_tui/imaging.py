@@ -1,0 +1,276 @@
+"""Everything Pillow: sniff and validate uploads, read EXIF, make thumbnails and previews.
+
+Nothing here touches the database or the terminal. Every failure on untrusted bytes
+becomes one ``InvalidImageError`` with a sentence a user can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError, features
+
+from imagerepo_tui.errors import InvalidImageError
+
+# Never let Pillow silently accept a truncated file: that is how half-images get stored.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+# We enforce our own pixel limit (configurable) before decoding; Pillow's own check
+# stays on as a backstop but must not merely warn.
+warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+_BASE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP")
+THUMBNAIL_BOX = (320, 320)
+# Decoding every frame of a long animation is the costly part of validation; an
+# animation whose frames add up to more than this many limits is refused.
+_MAX_FRAME_BUDGET_FACTOR = 4
+
+_ORIENTATION_TAG = 0x0112
+_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+
+
+def allowed_formats() -> tuple[str, ...]:
+    """The allowlist: base formats plus HEIF/AVIF when a plugin for them is present."""
+    extra: list[str] = []
+    if features.check("avif"):
+        extra.append("AVIF")
+    Image.init()
+    if "HEIF" in Image.OPEN:
+        extra.append("HEIF")
+    return _BASE_FORMATS + tuple(extra)
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What an upload learns about an image, computed once and stored beside it."""
+
+    format: str
+    mime: str
+    width: int  # after EXIF orientation
+    height: int
+    frames: int
+    orientation: int
+    exif: dict[str, Any] = field(default_factory=dict)
+    taken_at: datetime | None = None
+    thumbnail: bytes = b""
+    thumbnail_mime: str = "image/webp"
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _describe_unrecognised(data: bytes) -> str:
+    head = data[:16]
+    named = {
+        b"%PDF": "a PDF document",
+        b"%!PS": "a PostScript/EPS file",
+        b"\xc5\xd0\xd3\xc6": "an EPS file",
+        b"8BPS": "a Photoshop (PSD) file",
+        b"#!": "a script",
+        b"<svg": "an SVG drawing",
+    }
+    for magic, what in named.items():
+        if head.startswith(magic):
+            return f"{what}, not an accepted image format"
+    try:
+        data[:4096].decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "a text file, not an image"
+    return "not a recognised image format"
+
+
+def _accepted_list() -> str:
+    return ", ".join(allowed_formats())
+
+
+def _open(data: bytes) -> Image.Image:
+    try:
+        return Image.open(io.BytesIO(data), formats=list(allowed_formats()))
+    except UnidentifiedImageError:
+        raise InvalidImageError(
+            f"{_describe_unrecognised(data)} (accepted: {_accepted_list()})"
+        ) from None
+
+
+def _check_pixels(image: Image.Image, max_pixels: int) -> None:
+    width, height = image.size
+    if width * height > max_pixels:
+        raise InvalidImageError(
+            f"{width}x{height} pixels is over the {max_pixels / 1e6:.0f}-megapixel limit "
+            "(a decompression bomb, or raise IMAGEREPO_MAX_MEGAPIXELS)"
+        )
+
+
+def _decode_all_frames(image: Image.Image, max_pixels: int) -> int:
+    """Fully decode every frame: ``verify()`` misses truncation, ``load()`` does not."""
+    frames = getattr(image, "n_frames", 1)
+    width, height = image.size
+    if frames * width * height > max_pixels * _MAX_FRAME_BUDGET_FACTOR:
+        raise InvalidImageError(f"{frames} frames of {width}x{height} is too much to decode")
+    for index in range(frames):
+        image.seek(index)
+        image.load()
+    image.seek(0)
+    return frames
+
+
+def _clean_text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return None
+    text = value.replace("\x00", "").strip()
+    return text or None
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _parse_exif_date(value: Any) -> datetime | None:
+    text = _clean_text(value)
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def _exposure_text(seconds: float) -> str:
+    if 0 < seconds < 1:
+        return f"1/{round(1 / seconds)}"
+    return f"{seconds:g}"
+
+
+def read_exif(image: Image.Image) -> tuple[dict[str, Any], int, datetime | None]:
+    """Selected EXIF as plain strings and numbers, the orientation, and the date taken."""
+    exif = image.getexif()
+    details = exif.get_ifd(ExifTags.IFD.Exif)
+    tags = ExifTags.Base
+    found: dict[str, Any] = {}
+    for key, tag, source in (
+        ("camera_make", tags.Make, exif),
+        ("camera_model", tags.Model, exif),
+        ("lens", tags.LensModel, details),
+        ("software", tags.Software, exif),
+    ):
+        text = _clean_text(source.get(tag))
+        if text:
+            found[key] = text[:200]
+    for key, tag in (
+        ("f_number", tags.FNumber),
+        ("focal_length_mm", tags.FocalLength),
+        ("iso", tags.ISOSpeedRatings),
+    ):
+        raw = details.get(tag)
+        if isinstance(raw, tuple) and raw:
+            raw = raw[0]
+        number = _number(raw)
+        if number is not None:
+            found[key] = number
+    exposure = _number(details.get(tags.ExposureTime))
+    if exposure is not None:
+        found["exposure_time_s"] = exposure
+        found["exposure"] = _exposure_text(exposure)
+    raw_orientation = _number(exif.get(_ORIENTATION_TAG))
+    orientation = int(raw_orientation) if raw_orientation and 1 <= raw_orientation <= 8 else 1
+    if orientation != 1:
+        found["orientation"] = orientation
+    taken_at = _parse_exif_date(details.get(tags.DateTimeOriginal)) or _parse_exif_date(
+        exif.get(tags.DateTime)
+    )
+    if taken_at:
+        found["date_taken"] = taken_at.isoformat()
+    return found, orientation, taken_at
+
+
+def _choose_draft(image: Image.Image, box: tuple[int, int]) -> None:
+    """JPEG DCT scaling: decode at 1/2..1/8 size directly, several times faster.
+
+    Only effective before the first decode; a no-op afterwards and for other formats.
+    """
+    if image.format == "JPEG":
+        image.draft("RGB", (box[0] * 2, box[1] * 2))
+
+
+def _shrink(image: Image.Image, box: tuple[int, int]) -> Image.Image:
+    """Orientation applied, mode made displayable, fitted inside ``box``."""
+    _choose_draft(image, box)
+    upright = ImageOps.exif_transpose(image)
+    has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
+    upright = upright.convert("RGBA" if has_alpha else "RGB")
+    upright.thumbnail(box, Image.Resampling.BICUBIC, reducing_gap=2.0)
+    return upright
+
+
+def make_thumbnail(image: Image.Image, box: tuple[int, int] = THUMBNAIL_BOX) -> bytes:
+    small = _shrink(image, box)
+    out = io.BytesIO()
+    small.save(out, format="WEBP", quality=80, method=3)
+    return out.getvalue()
+
+
+def inspect_image(data: bytes, *, max_pixels: int) -> ImageFacts:
+    """Validate untrusted bytes as an accepted image and compute everything stored beside it.
+
+    Raises ``InvalidImageError`` for anything we would not want in the library.
+    """
+    if not data:
+        raise InvalidImageError("empty file")
+    try:
+        image = _open(data)
+        _check_pixels(image, max_pixels)
+        image_format = image.format or "UNKNOWN"
+        width, height = image.size
+        exif, orientation, taken_at = read_exif(image)
+        _choose_draft(image, THUMBNAIL_BOX)  # a scaled JPEG decode still detects truncation
+        frames = _decode_all_frames(image, max_pixels)
+        thumbnail = make_thumbnail(image)
+    except InvalidImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise InvalidImageError(f"refused as a decompression bomb: {error}") from None
+    except Exception as error:  # Pillow raises many types on hostile input; all mean "bad file"
+        raise InvalidImageError(_decode_failure(error)) from None
+    if orientation in _SWAPPING_ORIENTATIONS:
+        width, height = height, width
+    return ImageFacts(
+        format=image_format,
+        mime=Image.MIME.get(image_format, "application/octet-stream"),
+        width=width,
+        height=height,
+        frames=frames,
+        orientation=orientation,
+        exif=exif,
+        taken_at=taken_at,
+        thumbnail=thumbnail,
+    )
+
+
+def _decode_failure(error: Exception) -> str:
+    text = str(error) or type(error).__name__
+    if "truncated" in text.lower() or isinstance(error, EOFError):
+        return "truncated or damaged image data (the file is incomplete)"
+    return f"cannot decode image: {text}"
+
+
+def render_preview(data: bytes, box: tuple[int, int]) -> Image.Image:
+    """Decode stored bytes into an upright RGB(A) image that fits ``box`` pixels."""
+    try:
+        return _shrink(_open(data), box)
+    except InvalidImageError:
+        raise
+    except Exception as error:  # a damaged stored original must not crash a preview
+        raise InvalidImageError(_decode_failure(error)) from None

@@ -1,0 +1,119 @@
+"""Connect to MongoDB: a given URI, or the embedded server of the data directory."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import mongoengine
+from pymongo import MongoClient
+from pymongo.database import Database
+from pymongo.errors import ConfigurationError, OperationFailure, PyMongoError
+
+try:
+    from pymongo.uri_parser import parse_uri
+except ImportError:  # pymongo >= 4.14 moved it
+    from pymongo.synchronous.uri_parser import parse_uri  # type: ignore[no-redef]
+
+from imagerepo_tui.config import Settings
+from imagerepo_tui.errors import DatabaseUnavailableError
+from imagerepo_tui.store.embedded import join_embedded_server
+
+DEFAULT_DB_NAME = "imagerepo"
+ALIAS = mongoengine.DEFAULT_CONNECTION_NAME
+# Long enough for a busy server, short enough that a dead one is reported in seconds
+# rather than after pymongo's default 30 s per operation.
+SERVER_SELECTION_TIMEOUT_MS = 5000
+CLIENT_OPTIONS: dict[str, Any] = {
+    # Acknowledged only once journaled: an upload we report is an upload that survives.
+    "journal": True,
+    "serverSelectionTimeoutMS": SERVER_SELECTION_TIMEOUT_MS,
+    "connectTimeoutMS": 3000,
+    "appname": "imagerepo-tui",
+    "tz_aware": True,
+    "uuidRepresentation": "standard",
+}
+
+
+@dataclass
+class Store:
+    """An open connection, with what a status line needs to say about it."""
+
+    client: MongoClient
+    db: Database
+    description: str
+    embedded: bool
+
+    def close(self) -> None:
+        mongoengine.disconnect(ALIAS)
+
+
+def redact_uri(uri: str) -> str:
+    """The URI without its password, fit to show in a status line or an error."""
+    return re.sub(r"(mongodb(?:\+srv)?://)([^:@/]+):[^@/]*@", r"\1\2:***@", uri)
+
+
+def _database_name(uri: str) -> str:
+    try:
+        return parse_uri(uri).get("database") or DEFAULT_DB_NAME
+    except (ConfigurationError, ValueError) as error:
+        raise DatabaseUnavailableError(
+            f"invalid database URI {redact_uri(uri)!r}: {error}"
+        ) from None
+
+
+def _connector(db_name: str, extra: dict[str, Any]) -> Callable[[str], MongoClient]:
+    def connect(uri: str) -> MongoClient:
+        mongoengine.disconnect(ALIAS)
+        mongoengine.connect(db=db_name, host=uri, alias=ALIAS, **CLIENT_OPTIONS, **extra)
+        client: MongoClient = mongoengine.get_connection(ALIAS)
+        try:
+            client.admin.command("ping")
+        except BaseException:
+            mongoengine.disconnect(ALIAS)
+            raise
+        return client
+
+    return connect
+
+
+def describe_failure(error: BaseException, where: str) -> str:
+    """One line for why the database at ``where`` cannot be used."""
+    if isinstance(error, OperationFailure) and error.code in (13, 18):
+        return f"MongoDB at {where} refused the credentials ({error.details or error})"
+    text = str(error).split(", Timeout:")[0].split(" (configured timeouts")[0]
+    return f"cannot reach MongoDB at {where}: {text}"
+
+
+def open_store(settings: Settings) -> Store:
+    """Connect and ping; raises ``DatabaseUnavailableError`` with a one-line reason."""
+    if settings.db_uri:
+        uri = settings.db_uri
+        where = redact_uri(uri)
+        db_name = _database_name(uri)
+        try:
+            client = _connector(db_name, {})(uri)
+        except (PyMongoError, ValueError, TypeError) as error:
+            raise DatabaseUnavailableError(describe_failure(error, where)) from None
+        return Store(client, client[db_name], where, embedded=False)
+    data_dir = settings.data_dir
+    try:
+        client = join_embedded_server(
+            data_dir,
+            settings.embedded_idle_seconds,
+            _connector(
+                DEFAULT_DB_NAME,
+                {
+                    "directConnection": True,
+                },
+            ),
+        )
+    except PyMongoError as error:
+        raise DatabaseUnavailableError(describe_failure(error, f"embedded:{data_dir}")) from None
+    except OSError as error:
+        raise DatabaseUnavailableError(
+            f"cannot use the data directory {data_dir}: {error.strerror or error}"
+        ) from None
+    return Store(client, client[DEFAULT_DB_NAME], f"embedded {data_dir}", embedded=True)

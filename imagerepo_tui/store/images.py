@@ -1,0 +1,313 @@
+"""Reads and writes of images and their GridFS bytes: the only code that knows how an
+image is laid out in MongoDB. Every pymongo failure leaves here as an ``errors`` type.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from gridfs import GridFSBucket
+from gridfs.errors import NoFile
+from mongoengine.errors import NotUniqueError, ValidationError
+from pymongo import DESCENDING, ReturnDocument
+from pymongo.errors import (
+    ConnectionFailure,
+    DuplicateKeyError,
+    OperationFailure,
+    PyMongoError,
+)
+
+from imagerepo_tui.errors import (
+    DatabaseUnavailableError,
+    DuplicateContentError,
+    ImageRepoError,
+    NotFoundError,
+)
+from imagerepo_tui.store.connection import Store, describe_failure
+from imagerepo_tui.store.models import Counter, GridfsClaim, Image, ensure_indexes
+
+SEQ_COUNTER = "image_seq"
+# Listing never needs the thumbnail bytes; leaving them out keeps pages small.
+LIST_PROJECTION = {"thumbnail": 0}
+# A claim whose writer we cannot check (another host) is trusted this long.
+CLAIM_LEASE = timedelta(hours=1)
+_HOST = socket.gethostname()
+
+
+@contextlib.contextmanager
+def database_errors(store: Store) -> Iterator[None]:
+    """Translate driver failures: lost connections stop a batch, others fail one item."""
+    try:
+        yield
+    except ConnectionFailure as error:  # includes AutoReconnect and server selection
+        raise DatabaseUnavailableError(describe_failure(error, store.description)) from None
+    except (OperationFailure, ValidationError) as error:
+        raise ImageRepoError(f"the database refused the operation: {error}") from None
+    except PyMongoError as error:
+        raise ImageRepoError(f"database error: {error}") from None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _now() -> datetime:
+    # Millisecond precision: what BSON stores, so a document read back compares equal.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class ImageStore:
+    """Image documents plus their GridFS originals, kept consistent."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.images = Image._get_collection()
+        self.bucket = GridFSBucket(store.db)
+        self._inflight: set[ObjectId] = set()
+        with database_errors(store):
+            ensure_indexes()
+
+    # -- claims: how half-written or half-deleted GridFS files get cleaned up ----------
+
+    def _claim(self, file_id: ObjectId) -> None:
+        self._inflight.add(file_id)
+        # An upsert: a stale claim on the same file (a retried delete) is taken over.
+        GridfsClaim(file_id=file_id, host=_HOST, pid=os.getpid(), created_at=_now()).save()
+
+    def _release(self, file_id: ObjectId) -> None:
+        GridfsClaim.objects(file_id=file_id).delete()
+        self._inflight.discard(file_id)
+
+    def _claim_is_abandoned(self, claim: Mapping[str, Any]) -> bool:
+        if claim["_id"] in self._inflight:
+            return False
+        if claim.get("host") == _HOST:
+            return claim.get("pid") == os.getpid() or not _pid_alive(int(claim.get("pid", 0)))
+        created = claim.get("created_at")
+        return created is None or _now() - created > CLAIM_LEASE
+
+    def _delete_file(self, file_id: ObjectId) -> None:
+        # Chunks can exist without their fs.files document (a write cut short), so
+        # delete both directly rather than through GridFSBucket.delete.
+        self.store.db["fs.files"].delete_one({"_id": file_id})
+        self.store.db["fs.chunks"].delete_many({"files_id": file_id})
+
+    def cleanup_abandoned(self) -> int:
+        """Delete GridFS files of abandoned claims that no image references."""
+        removed = 0
+        with database_errors(self.store):
+            for claim in GridfsClaim.objects.as_pymongo():
+                if not self._claim_is_abandoned(claim):
+                    continue
+                file_id = claim["_id"]
+                if self.images.count_documents({"file_id": file_id}, limit=1) == 0:
+                    self._delete_file(file_id)
+                    removed += 1
+                GridfsClaim.objects(file_id=file_id).delete()
+        return removed
+
+    def _discard_quietly(self, file_id: ObjectId) -> None:
+        """Best effort after a failure; the claim stays if this fails too."""
+        self._inflight.discard(file_id)
+        with contextlib.suppress(PyMongoError):
+            self._delete_file(file_id)
+            GridfsClaim.objects(file_id=file_id).delete()
+
+    def _write_file(self, data: bytes, filename: str, mime: str, sha256: str) -> ObjectId:
+        file_id = ObjectId()
+        self._claim(file_id)
+        try:
+            self.bucket.upload_from_stream_with_id(
+                file_id, filename, data, metadata={"contentType": mime, "sha256": sha256}
+            )
+        except BaseException:
+            self._discard_quietly(file_id)
+            raise
+        return file_id
+
+    # -- reads --------------------------------------------------------------------------
+
+    def find_by_sha256(self, sha256: str) -> dict[str, Any] | None:
+        with database_errors(self.store):
+            return self.images.find_one({"sha256": sha256}, LIST_PROJECTION)
+
+    def get(self, image_id: ObjectId) -> dict[str, Any]:
+        with database_errors(self.store):
+            doc = self.images.find_one({"_id": image_id}, LIST_PROJECTION)
+        if doc is None:
+            raise NotFoundError(f"no image with id {image_id}")
+        return doc
+
+    def ids_with_prefix(self, hex_prefix: str, limit: int) -> list[ObjectId]:
+        """Ids starting with ``hex_prefix``: one indexed range scan on ``_id``."""
+        low = ObjectId(hex_prefix.ljust(24, "0"))
+        high = ObjectId(hex_prefix.ljust(24, "f"))
+        with database_errors(self.store):
+            cursor = self.images.find({"_id": {"$gte": low, "$lte": high}}, {"_id": 1})
+            return [doc["_id"] for doc in cursor.limit(limit)]
+
+    def read_original(self, image: Mapping[str, Any]) -> bytes:
+        with database_errors(self.store):
+            try:
+                with self.bucket.open_download_stream(image["file_id"]) as stream:
+                    return stream.read()
+            except NoFile:
+                raise ImageRepoError(
+                    f"the original bytes of image {image['_id']} are missing from GridFS"
+                ) from None
+
+    def thumbnail(self, image_id: ObjectId) -> bytes:
+        with database_errors(self.store):
+            doc = self.images.find_one({"_id": image_id}, {"thumbnail": 1})
+        if doc is None:
+            raise NotFoundError(f"no image with id {image_id}")
+        return bytes(doc.get("thumbnail") or b"")
+
+    def newest_seq(self) -> int:
+        with database_errors(self.store):
+            counter = Counter.objects(name=SEQ_COUNTER).as_pymongo().first()
+        return int(counter["value"]) if counter else 0
+
+    def count(self) -> int:
+        with database_errors(self.store):
+            return self.images.estimated_document_count()
+
+    def page(
+        self, criteria: Mapping[str, Any], before_seq: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` images matching ``criteria``, newest first, older than
+        ``before_seq``.
+
+        Asks for growing bounded ``seq`` windows rather than one open-ended sorted
+        query: the embedded server reads every document for ``sort().limit()`` but
+        answers a bounded range on an indexed field from the index.
+        """
+        high = (self.newest_seq() + 1) if before_seq is None else before_seq
+        window = max(limit * 2, 256)
+        found: list[dict[str, Any]] = []
+        with database_errors(self.store):
+            while high > 0 and len(found) < limit:
+                low = max(0, high - window)
+                query = {**criteria, "seq": {"$gte": low, "$lt": high}}
+                cursor = self.images.find(query, LIST_PROJECTION).sort("seq", DESCENDING)
+                found.extend(cursor.limit(limit - len(found)))
+                high = low
+                window *= 4
+        return found
+
+    # -- writes -------------------------------------------------------------------------
+
+    def _next_seq(self) -> int:
+        counters = Counter._get_collection()
+        doc = counters.find_one_and_update(
+            {"_id": SEQ_COUNTER},
+            {"$inc": {"value": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return int(doc["value"])
+
+    def add(self, data: bytes, fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Store a new image all-or-nothing; returns (document, created).
+
+        ``created`` is False when an image with the same bytes already exists (found
+        before writing, or lost a race to another writer): its document is returned.
+        """
+        existing = self.find_by_sha256(fields["sha256"])
+        if existing is not None:
+            return existing, False
+        with database_errors(self.store):
+            file_id = self._write_file(data, fields["filename"], fields["mime"], fields["sha256"])
+            now = _now()
+            image = Image(
+                **fields, file_id=file_id, seq=self._next_seq(), created_at=now, updated_at=now
+            )
+            try:
+                image.save(force_insert=True)
+            except NotUniqueError:
+                self._discard_quietly(file_id)
+                winner = self.find_by_sha256(fields["sha256"])
+                if winner is None:
+                    raise
+                return winner, False
+            except BaseException:
+                self._discard_quietly(file_id)
+                raise
+            self._release(file_id)
+        return self.get(image.pk), True
+
+    def replace_content(
+        self, image_id: ObjectId, data: bytes, fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        current = self.get(image_id)
+        if current["sha256"] == fields["sha256"]:
+            return current
+        holder = self.find_by_sha256(fields["sha256"])
+        if holder is not None:
+            raise DuplicateContentError(f"those bytes are already stored as image {holder['_id']}")
+        with database_errors(self.store):
+            new_file = self._write_file(data, fields["filename"], fields["mime"], fields["sha256"])
+            old_file = current["file_id"]
+            self._claim(old_file)
+            try:
+                updated = self.images.find_one_and_update(
+                    # Only if nobody replaced it meanwhile: never lose their new bytes.
+                    {"_id": image_id, "file_id": old_file},
+                    {"$set": {**fields, "file_id": new_file, "updated_at": _now()}},
+                    projection=LIST_PROJECTION,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                self._discard_quietly(new_file)
+                self._release(old_file)
+                raise DuplicateContentError(
+                    "those bytes were just stored as another image"
+                ) from None
+            except BaseException:
+                self._discard_quietly(new_file)
+                raise
+            if updated is None:
+                self._discard_quietly(new_file)
+                self._release(old_file)
+                raise ImageRepoError(f"image {image_id} changed or vanished meanwhile; try again")
+            self._release(new_file)
+            self._delete_file(old_file)
+            self._release(old_file)
+        return updated
+
+    def update_fields(self, image_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any]:
+        with database_errors(self.store):
+            updated = self.images.find_one_and_update(
+                {"_id": image_id},
+                {"$set": {**changes, "updated_at": _now()}},
+                projection=LIST_PROJECTION,
+                return_document=ReturnDocument.AFTER,
+            )
+        if updated is None:
+            raise NotFoundError(f"no image with id {image_id}")
+        return updated
+
+    def delete(self, image_id: ObjectId) -> dict[str, Any]:
+        doc = self.get(image_id)
+        with database_errors(self.store):
+            # Claim first: if we die after the document goes, the bytes are still found.
+            self._claim(doc["file_id"])
+            if self.images.delete_one({"_id": image_id}).deleted_count == 0:
+                self._release(doc["file_id"])
+                raise NotFoundError(f"no image with id {image_id}")
+            self._delete_file(doc["file_id"])
+            self._release(doc["file_id"])
+        return doc
