@@ -202,7 +202,7 @@ def _choose_draft(image: Image.Image, box: tuple[int, int]) -> None:
     Only effective before the first decode; a no-op afterwards and for other formats.
     """
     if image.format == "JPEG":
-        image.draft("RGB", (box[0] * 2, box[1] * 2))
+        image.draft("RGB", box)
 
 
 def _shrink(image: Image.Image, box: tuple[int, int]) -> Image.Image:

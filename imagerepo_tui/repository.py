@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import stat
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,8 +39,10 @@ MIN_ID_PREFIX = 6
 PAGE_SIZE = 200
 MAX_TAG_LENGTH = 100
 _ID_TEXT = re.compile(r"[0-9a-f]{6,24}")
-# Decode and hash ahead of the database writes, but only a few files: each is in memory.
-_PREPARE_AHEAD = 4
+# Files in flight during an upload: enough to overlap decoding with writes and keep
+# both cores busy, few enough that memory stays small (each file is held whole).
+_UPLOAD_WORKERS = 3
+_UPLOAD_AHEAD = 6
 
 
 @dataclass(frozen=True)
@@ -359,11 +362,20 @@ class ImageRepository:
         return self._images.count()
 
     def list_page(
-        self, query: ImageQuery | None = None, before: int | None = None, limit: int = PAGE_SIZE
+        self,
+        query: ImageQuery | None = None,
+        before: int | None = None,
+        limit: int = PAGE_SIZE,
+        *,
+        oldest_first: bool = False,
     ) -> Page:
-        docs = self._images.page((query or ImageQuery()).criteria(), before, limit)
+        """One page, newest first. With ``oldest_first`` the order is reversed and
+        ``before`` is the cursor from the previous page's ``next_before`` (a lower,
+        exclusive bound), so a list can be read from its end too."""
+        criteria = (query or ImageQuery()).criteria()
+        docs = self._images.page(criteria, before, limit, oldest_first=oldest_first)
         items = [ImageInfo.from_document(doc) for doc in docs]
-        more = len(items) == limit and items[-1].seq > 1
+        more = len(items) == limit and (oldest_first or items[-1].seq > 1)
         return Page(items, items[-1].seq if more else None)
 
     def iter_images(
@@ -423,42 +435,48 @@ class ImageRepository:
     def upload_files(
         self, entries: Iterable[FileEntry], metadata: NewMetadata | None = None
     ) -> Iterator[UploadResult]:
-        """Upload files in order, yielding each result as soon as it is stored.
+        """Upload files, yielding each result in input order as soon as it is stored.
 
-        Reading, hashing and decoding run in worker threads a few files ahead of the
-        database writes, so both cores work. Raises ``DatabaseUnavailableError`` (after
-        yielding what was done) when the database goes away: stop, don't retry per file.
+        A few files are in flight at once, each read, hashed, decoded and written by a
+        worker thread: decoding overlaps the writes and the server gets concurrent
+        requests, which keeps both cores busy. Raises ``DatabaseUnavailableError``
+        (after yielding what was done) when the database goes away: stop the batch
+        rather than wait out a timeout per file. Closing the iterator early cancels the
+        files not yet started.
         """
         metadata = metadata or NewMetadata()
         self._images.cleanup_abandoned()
-        workers = max(1, min(2, os.cpu_count() or 1))
-        pending: list[tuple[FileEntry, Future[_Prepared] | None]] = []
+        pending: deque[tuple[FileEntry, Future[UploadResult] | None]] = deque()
         source = iter(entries)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prepare") as pool:
+        with ThreadPoolExecutor(max_workers=_UPLOAD_WORKERS, thread_name_prefix="upload") as pool:
             try:
                 while True:
-                    while len(pending) < _PREPARE_AHEAD:
+                    while len(pending) < _UPLOAD_AHEAD:
                         entry = next(source, None)
                         if entry is None:
                             break
-                        job = None if entry.error else pool.submit(self._prepare, entry)
+                        job = (
+                            None if entry.error else pool.submit(self._upload_one, entry, metadata)
+                        )
                         pending.append((entry, job))
                     if not pending:
                         return
-                    entry, job = pending.pop(0)
-                    yield self._finish_upload(entry, job, metadata)
+                    entry, job = pending.popleft()
+                    yield self._result_of(entry, job)
             finally:
                 for _, job in pending:
                     if job is not None:
                         job.cancel()
 
-    def _finish_upload(
-        self, entry: FileEntry, job: Future[_Prepared] | None, metadata: NewMetadata
-    ) -> UploadResult:
+    def _upload_one(self, entry: FileEntry, metadata: NewMetadata) -> UploadResult:
+        return self._store_prepared(self._prepare(entry), metadata)
+
+    @staticmethod
+    def _result_of(entry: FileEntry, job: Future[UploadResult] | None) -> UploadResult:
         if job is None:
             return UploadResult(entry.path, "error", error=entry.error, size=entry.size)
         try:
-            return self._store_prepared(job.result(), metadata)
+            return job.result()
         except DatabaseUnavailableError:
             raise
         except ImageRepoError as error:
@@ -530,8 +548,6 @@ class ImageRepository:
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
             if force:
                 if target.is_dir() and not target.is_symlink():
                     raise ExportError(f"{visible(str(target))} is a folder")

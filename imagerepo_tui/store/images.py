@@ -15,7 +15,7 @@ from bson import ObjectId
 from gridfs import GridFSBucket
 from gridfs.errors import NoFile
 from mongoengine.errors import NotUniqueError, ValidationError
-from pymongo import DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import (
     ConnectionFailure,
     DuplicateKeyError,
@@ -79,6 +79,7 @@ class ImageStore:
         self._inflight: set[ObjectId] = set()
         with database_errors(store):
             ensure_indexes()
+            self._ensure_counter()
 
     # -- claims: how half-written or half-deleted GridFS files get cleaned up ----------
 
@@ -186,7 +187,12 @@ class ImageStore:
             return self.images.estimated_document_count()
 
     def page(
-        self, criteria: Mapping[str, Any], before_seq: int | None, limit: int
+        self,
+        criteria: Mapping[str, Any],
+        before_seq: int | None,
+        limit: int,
+        *,
+        oldest_first: bool = False,
     ) -> list[dict[str, Any]]:
         """Up to ``limit`` images matching ``criteria``, newest first, older than
         ``before_seq``.
@@ -195,6 +201,8 @@ class ImageStore:
         query: the embedded server reads every document for ``sort().limit()`` but
         answers a bounded range on an indexed field from the index.
         """
+        if oldest_first:
+            return self._page_ascending(criteria, before_seq, limit)
         high = (self.newest_seq() + 1) if before_seq is None else before_seq
         window = max(limit * 2, 256)
         found: list[dict[str, Any]] = []
@@ -208,17 +216,50 @@ class ImageStore:
                 window *= 4
         return found
 
+    def _page_ascending(
+        self, criteria: Mapping[str, Any], after_seq: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Oldest first, newer than ``after_seq``: the same bounded windows, upwards
+        (a browser's End key starts here without walking every newer page)."""
+        top = self.newest_seq() + 1
+        low = (after_seq or 0) + 1
+        window = max(limit * 2, 256)
+        found: list[dict[str, Any]] = []
+        with database_errors(self.store):
+            while low < top and len(found) < limit:
+                high = min(top, low + window)
+                query = {**criteria, "seq": {"$gte": low, "$lt": high}}
+                cursor = self.images.find(query, LIST_PROJECTION).sort("seq", ASCENDING)
+                found.extend(cursor.limit(limit - len(found)))
+                low = high
+                window *= 4
+        return found
+
     # -- writes -------------------------------------------------------------------------
 
     def _next_seq(self) -> int:
         counters = Counter._get_collection()
-        doc = counters.find_one_and_update(
-            {"_id": SEQ_COUNTER},
-            {"$inc": {"value": 1}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        return int(doc["value"])
+        for _ in range(5):
+            try:
+                doc = counters.find_one_and_update(
+                    {"_id": SEQ_COUNTER},
+                    {"$inc": {"value": 1}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                continue  # two first-ever upserts raced (MongoDB semantics): try again
+            if doc is not None:
+                return int(doc["value"])
+        raise ImageRepoError("could not allocate an image sequence number; try again")
+
+    def _ensure_counter(self) -> None:
+        """Create the counter up front: concurrent first upserts of it misbehave on
+        the embedded server (an AFTER document of None), plain ``$inc`` does not."""
+        with contextlib.suppress(DuplicateKeyError):  # another process just made it
+            Counter._get_collection().update_one(
+                {"_id": SEQ_COUNTER}, {"$setOnInsert": {"value": 0}}, upsert=True
+            )
 
     def add(self, data: bytes, fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Store a new image all-or-nothing; returns (document, created).
@@ -247,7 +288,9 @@ class ImageStore:
                 self._discard_quietly(file_id)
                 raise
             self._release(file_id)
-        return self.get(image.pk), True
+        stored = image.to_mongo().to_dict()
+        stored.pop("thumbnail", None)
+        return stored, True
 
     def replace_content(
         self, image_id: ObjectId, data: bytes, fields: dict[str, Any]
