@@ -14,7 +14,7 @@ import stat
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -316,6 +316,35 @@ def _link_without_overwrite(source: Path, target: Path) -> None:
             handle.write(source.read_bytes())
 
 
+def _label_in_input_order(
+    result: UploadResult,
+    later: Iterable[tuple[FileEntry, Future[UploadResult] | None]],
+    reported: set[str],
+) -> UploadResult:
+    """Identical files in one batch are stored concurrently, so a later copy can win
+    the race and be the one that created the image. Report the first copy in input
+    order as created and the rest as duplicates, as a sequential upload would."""
+    if result.image is None:
+        return result
+    image_id = result.image.id
+    if image_id in reported:
+        return replace(result, status="duplicate")
+    reported.add(image_id)
+    if result.status != "duplicate":
+        return result
+    for entry, job in later:
+        # Identical content has an identical size: only such a file can have won.
+        if job is None or entry.size != result.size:
+            continue
+        try:
+            other = job.result()
+        except ImageRepoError:
+            continue  # reported when its turn comes
+        if other.status == "created" and other.image is not None and other.image.id == image_id:
+            return replace(result, status="created")
+    return result
+
+
 class ImageRepository:
     """The image library. Open with ``ImageRepository.open(settings)``; close when done."""
 
@@ -447,6 +476,7 @@ class ImageRepository:
         metadata = metadata or NewMetadata()
         self._images.cleanup_abandoned()
         pending: deque[tuple[FileEntry, Future[UploadResult] | None]] = deque()
+        reported: set[str] = set()
         source = iter(entries)
         with ThreadPoolExecutor(max_workers=_UPLOAD_WORKERS, thread_name_prefix="upload") as pool:
             try:
@@ -462,7 +492,7 @@ class ImageRepository:
                     if not pending:
                         return
                     entry, job = pending.popleft()
-                    yield self._result_of(entry, job)
+                    yield _label_in_input_order(self._result_of(entry, job), pending, reported)
             finally:
                 for _, job in pending:
                     if job is not None:

@@ -140,3 +140,34 @@ def raw_db(server_uri: str, db_uri: str) -> Iterator[object]:
     client: MongoClient = MongoClient(server_uri, serverSelectionTimeoutMS=5000)
     yield client[db_uri.rsplit("/", 1)[1].split("?")[0]]
     client.close()
+
+
+@pytest.fixture
+def embedded_data_dir(tmp_path: Path) -> Iterator[Path]:
+    """A data directory for the real embedded mode (no --db); whatever server and
+    supervisor a test starts for it are stopped afterwards, so none outlive the suite."""
+    from tests.support import stop_embedded
+
+    data_dir = tmp_path / "embedded"
+    yield data_dir
+    stop_embedded(data_dir)
+
+
+@pytest.fixture
+def fail_point(server_uri: str) -> Iterator[object]:
+    """``fail_point(mode, **data)`` arms the server's ``failCommand`` for the app's own
+    connections only (appName), so the test's checking client keeps working; it is
+    switched off after the test whatever happened."""
+    client: MongoClient = MongoClient(server_uri, serverSelectionTimeoutMS=5000)
+
+    def arm(mode: object, **data: object) -> None:
+        client.admin.command(
+            "configureFailPoint",
+            "failCommand",
+            mode=mode,
+            data={"appName": "imagerepo-tui", **data},
+        )
+
+    yield arm
+    client.admin.command("configureFailPoint", "failCommand", mode="off")
+    client.close()
