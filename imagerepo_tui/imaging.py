@@ -19,9 +19,12 @@ from imagerepo_tui.errors import InvalidImageError
 
 # Never let Pillow silently accept a truncated file: that is how half-images get stored.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
-# We enforce our own pixel limit (configurable) before decoding; Pillow's own check
-# stays on as a backstop but must not merely warn.
-warnings.simplefilter("error", Image.DecompressionBombWarning)
+# We enforce our own pixel limit (configurable, default 178 MP) before decoding, and
+# Pillow's DecompressionBombError (over 2 x MAX_IMAGE_PIXELS, the same 178 MP) stays on
+# as a backstop. Pillow's *warning* fires at half that: turned into an error it refused
+# 90-178 MP photos (medium-format cameras) despite the configured limit, so it is
+# silenced rather than escalated.
+warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
 _BASE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP")
 THUMBNAIL_BOX = (320, 320)
