@@ -19,6 +19,10 @@ class UnreadablePathError(ImageRepoError):
     """A path is missing, unreadable, a directory without -r, a symlink or a FIFO."""
 
 
+class InvalidMetadataError(ImageRepoError):
+    """A --meta assignment that is not key=value with a valid key."""
+
+
 class InvalidIdError(ImageRepoError):
     """Text that cannot be an image id or id prefix."""
 

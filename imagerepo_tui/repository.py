@@ -12,10 +12,10 @@ import re
 import secrets
 import stat
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,16 +28,28 @@ from imagerepo_tui.errors import (
     FileTooLargeError,
     ImageRepoError,
     InvalidIdError,
+    InvalidMetadataError,
     NotFoundError,
     UnreadablePathError,
 )
-from imagerepo_tui.store import ImageStore, Store, open_store
+from imagerepo_tui.query import META_KEY, Query, Sort, parse_query, search_words
+from imagerepo_tui.store import (
+    CollectionExistsError,
+    CollectionStore,
+    ImageStore,
+    Store,
+    open_store,
+    utc_now,
+)
 from imagerepo_tui.textsafe import visible
 
 UploadStatus = Literal["created", "duplicate", "error"]
 MIN_ID_PREFIX = 6
 PAGE_SIZE = 200
 MAX_TAG_LENGTH = 100
+MAX_KEYWORDS = 500
+LIVE: dict[str, Any] = {"deleted_at": None}
+IN_TRASH: dict[str, Any] = {"deleted_at": {"$ne": None}}
 _ID_TEXT = re.compile(r"[0-9a-f]{6,24}")
 # Files in flight during an upload: enough to overlap decoding with writes and keep
 # both cores busy, few enough that memory stays small (each file is held whole).
@@ -66,6 +78,9 @@ class ImageInfo:
     created_at: datetime
     updated_at: datetime
     seq: int
+    collections: tuple[str, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+    deleted_at: datetime | None = None
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> ImageInfo:
@@ -87,6 +102,9 @@ class ImageInfo:
             created_at=doc["created_at"],
             updated_at=doc["updated_at"],
             seq=doc["seq"],
+            collections=tuple(str(c) for c in doc.get("collections", ())),
+            meta=dict(doc.get("meta") or {}),
+            deleted_at=doc.get("deleted_at"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -112,6 +130,12 @@ class ImageInfo:
             "taken_at": iso(self.taken_at),
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
+            "collections": list(self.collections),
+            "meta": {
+                key: iso(value) if isinstance(value, datetime) else value
+                for key, value in self.meta.items()
+            },
+            "deleted_at": iso(self.deleted_at),
         }
 
 
@@ -140,6 +164,10 @@ class NewMetadata:
     title: str = ""
     description: str = ""
     tags: Sequence[str] = ()
+    # Custom fields (--meta key=value), already typed by ``parse_meta``.
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    # Name of a collection to put every uploaded image in (created if missing).
+    collection: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,8 +191,84 @@ class ImageQuery:
 @dataclass
 class Page:
     items: list[ImageInfo] = field(default_factory=list)
-    # Pass as ``before`` for the next page; None when this was the last.
-    next_before: int | None = None
+    # Pass as ``before`` to get the next page; None when this was the last. Opaque.
+    next_before: Any = None
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    id: str
+    name: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+    count: int = 0
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any], count: int = 0) -> CollectionInfo:
+        return cls(
+            id=str(doc["_id"]),
+            name=doc["name"],
+            description=doc.get("description", ""),
+            created_at=doc["created_at"],
+            updated_at=doc["updated_at"],
+            count=count,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "count": self.count,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+_META_VALUE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?")
+
+
+def parse_meta(assignment: str) -> tuple[str, Any]:
+    """``key=value`` to a typed pair: integers, decimals and ISO dates become numbers
+    and datetimes (so search can compare them); anything else stays text."""
+    key, equals, raw = assignment.partition("=")
+    key = key.strip()
+    if not equals or not META_KEY.fullmatch(key):
+        raise InvalidMetadataError(
+            f"{visible(assignment)!r} is not key=value with a key of letters, digits, _ or -"
+        )
+    value: Any = raw
+    try:
+        value = int(raw)
+    except ValueError:
+        try:
+            value = float(raw) if raw.strip().lower() not in ("nan", "inf", "-inf") else raw
+        except ValueError:
+            if _META_VALUE_DATE.fullmatch(raw.strip()):
+                value = datetime.fromisoformat(raw.strip()).replace(tzinfo=UTC)
+    return key, value
+
+
+def search_fields(
+    filename: str, title: str, description: str, tags: Sequence[str]
+) -> dict[str, Any]:
+    """Derived fields that search and sorting use; recomputed whenever a source changes."""
+    stem = filename.rsplit(".", 1)[0]
+    words = [
+        filename.casefold(),
+        stem.casefold(),
+        *search_words(filename),
+        *search_words(title),
+        *search_words(description),
+        *(word for tag in tags for word in [_tag_key(tag), *search_words(tag)]),
+    ]
+    keywords = list(dict.fromkeys(word for word in words if word))[:MAX_KEYWORDS]
+    return {
+        "keywords": keywords,
+        "filename_key": filename.casefold(),
+        "tag_keys": [_tag_key(tag) for tag in tags],
+    }
 
 
 def _tag_key(tag: str) -> str:
@@ -295,7 +399,17 @@ def _image_fields(data: bytes, filename: str, max_pixels: int) -> dict[str, Any]
         "thumbnail_mime": facts.thumbnail_mime,
         "exif": facts.exif,
         "taken_at": facts.taken_at,
+        "camera": " ".join(
+            part for part in (facts.exif.get("camera_make"), facts.exif.get("camera_model")) if part
+        ).casefold(),
+        "shape": _shape(facts.width, facts.height),
     }
+
+
+def _shape(width: int, height: int) -> str:
+    if width == height:
+        return "square"
+    return "portrait" if height > width else "landscape"
 
 
 def _display_filename(path: Path) -> str:
@@ -352,6 +466,7 @@ class ImageRepository:
         self.settings = settings
         self._store = store
         self._images = ImageStore(store)
+        self._collections = CollectionStore(store)
         self._images.cleanup_abandoned()
 
     @classmethod
@@ -387,41 +502,87 @@ class ImageRepository:
     def info(self, image_id: str) -> ImageInfo:
         return ImageInfo.from_document(self._images.get(self.resolve_id(image_id)))
 
-    def count(self) -> int:
-        return self._images.count()
+    # -- searching ------------------------------------------------------------------------
+
+    def parse_query(self, text: str) -> Query:
+        """Parse search text (see ``query.py``); raises ``QueryError`` pointing at the
+        bad part. Collection names are looked up here."""
+        return parse_query(text, self._collection_id)
+
+    def _collection_id(self, name: str) -> Any:
+        return self._collections.by_name(name)["_id"]
+
+    def _criteria(
+        self, query: str | Query | ImageQuery | None, trash: bool
+    ) -> tuple[dict[str, Any], Sort]:
+        if isinstance(query, str):
+            query = self.parse_query(query)
+        if isinstance(query, Query):
+            criteria, sort = query.criteria, query.sort
+        else:
+            criteria, sort = (query.criteria() if query else {}), Sort()
+        if trash and sort.is_default:
+            sort = Sort("deleted_at", descending=True)
+        base = IN_TRASH if trash else LIVE
+        return ({"$and": [base, criteria]} if criteria else dict(base)), sort
+
+    def count(self, query: str | Query | ImageQuery | None = None, *, trash: bool = False) -> int:
+        """How many live (or trashed) images match."""
+        criteria, _ = self._criteria(query, trash)
+        return self._images.count_matching(criteria)
 
     def list_page(
         self,
-        query: ImageQuery | None = None,
-        before: int | None = None,
+        query: str | Query | ImageQuery | None = None,
+        before: Any = None,
         limit: int = PAGE_SIZE,
         *,
         oldest_first: bool = False,
+        trash: bool = False,
     ) -> Page:
-        """One page, newest first. With ``oldest_first`` the order is reversed and
-        ``before`` is the cursor from the previous page's ``next_before`` (a lower,
-        exclusive bound), so a list can be read from its end too."""
-        criteria = (query or ImageQuery()).criteria()
-        docs = self._images.page(criteria, before, limit, oldest_first=oldest_first)
+        """One page of matches in the query's order (newest first by default).
+
+        ``before`` is the previous page's ``next_before``. ``oldest_first`` reverses
+        the order, so a list can be read from its end too. ``trash`` lists the trash
+        (most recently deleted first) instead of the library.
+        """
+        criteria, sort = self._criteria(query, trash)
+        descending = sort.descending != oldest_first
+        docs = self._images.page(
+            criteria, limit, field=sort.field, descending=descending, after=before
+        )
         items = [ImageInfo.from_document(doc) for doc in docs]
-        more = len(items) == limit and (oldest_first or items[-1].seq > 1)
-        return Page(items, items[-1].seq if more else None)
+        more = len(docs) == limit
+        return Page(items, self._images.page_cursor(docs[-1], sort.field) if more else None)
 
     def iter_images(
-        self, query: ImageQuery | None = None, limit: int | None = None
+        self,
+        query: str | Query | ImageQuery | None = None,
+        limit: int | None = None,
+        *,
+        trash: bool = False,
     ) -> Iterator[ImageInfo]:
-        """Every match, newest first, fetched a page at a time."""
-        before: int | None = None
+        """Every match, fetched a page at a time (never all held at once)."""
+        if isinstance(query, str):
+            query = self.parse_query(query)  # once, not per page
+        before: Any = None
         remaining = limit
         while remaining is None or remaining > 0:
             size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
-            page = self.list_page(query, before, size)
+            page = self.list_page(query, before, size, trash=trash)
             yield from page.items
             if remaining is not None:
                 remaining -= len(page.items)
             if page.next_before is None:
                 return
             before = page.next_before
+
+    def iter_ids(
+        self, query: str | Query | ImageQuery | None = None, *, trash: bool = False
+    ) -> Iterator[str]:
+        """Ids of every match, streamed: what a bulk action over a search walks."""
+        criteria, _ = self._criteria(query, trash)
+        return (str(oid) for oid in self._images.ids_matching(criteria))
 
     def original_bytes(self, image_id: str) -> tuple[ImageInfo, bytes]:
         doc = self._images.get(self.resolve_id(image_id))
@@ -441,20 +602,50 @@ class ImageRepository:
         return _Prepared(entry, data, fields)
 
     def _store_prepared(self, prepared: _Prepared, metadata: NewMetadata) -> UploadResult:
+        tags = normalise_tags(metadata.tags)
         fields = {
             **prepared.fields,
             "title": metadata.title,
             "description": metadata.description,
-            "tags": normalise_tags(metadata.tags),
+            "tags": tags,
+            "custom": dict(metadata.meta),
+            "collections": [self._upload_collection(metadata)] if metadata.collection else [],
+            **search_fields(
+                prepared.fields["filename"], metadata.title, metadata.description, tags
+            ),
         }
-        fields["tag_keys"] = [_tag_key(tag) for tag in fields["tags"]]
         doc, created = self._images.add(prepared.data, fields)
+        if not created:
+            doc = self._join_duplicate(doc, fields["collections"])
         return UploadResult(
             prepared.entry.path,
             "created" if created else "duplicate",
             ImageInfo.from_document(doc),
             size=len(prepared.data),
         )
+
+    def _upload_collection(self, metadata: NewMetadata) -> Any:
+        """The id of the upload's target collection, created on first use."""
+        assert metadata.collection is not None
+        try:
+            return self._collections.by_name(metadata.collection)["_id"]
+        except NotFoundError:
+            try:
+                return self._collections.create(metadata.collection)["_id"]
+            except CollectionExistsError:  # another upload worker just made it
+                return self._collections.by_name(metadata.collection)["_id"]
+
+    def _join_duplicate(self, doc: dict[str, Any], collections: list[Any]) -> dict[str, Any]:
+        """Uploading bytes that are already stored means "I want this image here": a
+        trashed copy comes back, and it joins the upload's collection."""
+        changes: dict[str, Any] = {}
+        if doc.get("deleted_at") is not None:
+            changes["deleted_at"] = None
+        for collection_id in collections:
+            self._collections.add_images(collection_id, [doc["_id"]])
+        if changes:
+            return self._images.update_fields(doc["_id"], changes)
+        return self._images.get(doc["_id"]) if collections else doc
 
     def upload(self, path: str | Path, metadata: NewMetadata | None = None) -> UploadResult:
         """Upload one file; a bad file is an ``error`` result, not an exception."""
@@ -521,9 +712,14 @@ class ImageRepository:
         if entry.error:
             raise UnreadablePathError(f"{visible(str(path))}: {entry.error}")
         prepared = self._prepare(entry)
-        return ImageInfo.from_document(
-            self._images.replace_content(oid, prepared.data, prepared.fields)
-        )
+        current = ImageInfo.from_document(self._images.get(oid))
+        fields = {
+            **prepared.fields,
+            **search_fields(
+                prepared.fields["filename"], current.title, current.description, current.tags
+            ),
+        }
+        return ImageInfo.from_document(self._images.replace_content(oid, prepared.data, fields))
 
     def edit(
         self,
@@ -534,8 +730,11 @@ class ImageRepository:
         add_tags: Sequence[str] = (),
         remove_tags: Sequence[str] = (),
         tags: Sequence[str] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        unset_meta: Sequence[str] = (),
     ) -> ImageInfo:
-        """Change metadata; ``tags`` replaces the list, ``add/remove_tags`` adjust it."""
+        """Change metadata. ``tags`` replaces the list, ``add/remove_tags`` adjust it;
+        ``meta`` sets custom fields (typed by ``parse_meta``), ``unset_meta`` drops them."""
         oid = self.resolve_id(image_id)
         current = ImageInfo.from_document(self._images.get(oid))
         changes: dict[str, Any] = {}
@@ -543,20 +742,115 @@ class ImageRepository:
             changes["title"] = title
         if description is not None:
             changes["description"] = description
+        new_tags = list(current.tags)
         if tags is not None or add_tags or remove_tags:
             dropped = {_tag_key(tag) for tag in remove_tags}
             base = list(current.tags) if tags is None else list(tags)
             kept = [tag for tag in base if _tag_key(tag) not in dropped]
             new_tags = normalise_tags([*kept, *add_tags])
             changes["tags"] = new_tags
-            changes["tag_keys"] = [_tag_key(tag) for tag in new_tags]
-        if not changes:
+        for key, value in (meta or {}).items():
+            changes[f"meta.{key}"] = value
+        unset = [f"meta.{key}" for key in unset_meta if META_KEY.fullmatch(key)]
+        if not changes and not unset:
             return current
-        return ImageInfo.from_document(self._images.update_fields(oid, changes))
+        changes.update(
+            search_fields(
+                current.filename,
+                changes.get("title", current.title),
+                changes.get("description", current.description),
+                new_tags,
+            )
+        )
+        return ImageInfo.from_document(self._images.update_fields(oid, changes, unset=unset))
+
+    # -- trash ----------------------------------------------------------------------------
 
     def delete(self, image_id: str) -> ImageInfo:
-        """Remove an image and its GridFS bytes."""
-        return ImageInfo.from_document(self._images.delete(self.resolve_id(image_id)))
+        """Move an image to the trash: hidden from lists, search and collections, its
+        bytes kept until purged."""
+        oid = self.resolve_id(image_id)
+        doc = self._images.get(oid)
+        if doc.get("deleted_at") is not None:
+            return ImageInfo.from_document(doc)
+        return ImageInfo.from_document(self._images.update_fields(oid, {"deleted_at": utc_now()}))
+
+    def restore(self, image_id: str) -> ImageInfo:
+        """Bring an image back from the trash with its metadata and collections."""
+        oid = self.resolve_id(image_id)
+        doc = self._images.get(oid)
+        if doc.get("deleted_at") is None:
+            raise ImageRepoError(f"image {oid} is not in the trash")
+        return ImageInfo.from_document(self._images.update_fields(oid, {"deleted_at": None}))
+
+    def purge(self, image_id: str) -> ImageInfo:
+        """Delete a trashed image for good, GridFS bytes included."""
+        oid = self.resolve_id(image_id)
+        if self._images.get(oid).get("deleted_at") is None:
+            raise ImageRepoError(f"image {oid} is not in the trash (delete it first)")
+        return ImageInfo.from_document(self._images.delete(oid))
+
+    def empty_trash(self, older_than: timedelta | None = None) -> Iterator[ImageInfo]:
+        """Purge trashed images (deleted longer ago than ``older_than``), yielding each."""
+        criteria: dict[str, Any] = dict(IN_TRASH)
+        if older_than is not None:
+            criteria = {"deleted_at": {"$ne": None, "$lt": utc_now() - older_than}}
+        for oid in list(self._images.ids_matching(criteria)):
+            yield ImageInfo.from_document(self._images.delete(oid))
+
+    # -- collections ------------------------------------------------------------------------
+
+    def list_collections(self) -> list[CollectionInfo]:
+        """Every collection with its count of live images, by name."""
+        return [
+            CollectionInfo.from_document(doc, self._collections.image_count(doc["_id"], LIVE))
+            for doc in self._collections.all()
+        ]
+
+    def collection(self, name: str) -> CollectionInfo:
+        doc = self._collections.by_name(name)
+        return CollectionInfo.from_document(doc, self._collections.image_count(doc["_id"], LIVE))
+
+    def create_collection(self, name: str, description: str = "") -> CollectionInfo:
+        if not name.strip():
+            raise ImageRepoError("a collection needs a name")
+        return CollectionInfo.from_document(self._collections.create(name, description))
+
+    def rename_collection(self, name: str, new_name: str) -> CollectionInfo:
+        if not new_name.strip():
+            raise ImageRepoError("a collection needs a name")
+        doc = self._collections.by_name(name)
+        return CollectionInfo.from_document(
+            self._collections.update(doc["_id"], {"name": new_name})
+        )
+
+    def describe_collection(self, name: str, description: str) -> CollectionInfo:
+        doc = self._collections.by_name(name)
+        return CollectionInfo.from_document(
+            self._collections.update(doc["_id"], {"description": description})
+        )
+
+    def delete_collection(self, name: str) -> CollectionInfo:
+        """The collection goes; its images stay in the library."""
+        doc = self._collections.by_name(name)
+        self._collections.delete(doc["_id"])
+        return CollectionInfo.from_document(doc)
+
+    def add_to_collection(self, name: str, image_ids: Iterable[str]) -> int:
+        """Add images (ids or prefixes); returns how many were not in it already."""
+        collection_id = self._collections.by_name(name)["_id"]
+        return self._collections.add_images(collection_id, [self.resolve_id(i) for i in image_ids])
+
+    def remove_from_collection(self, name: str, image_ids: Iterable[str]) -> int:
+        collection_id = self._collections.by_name(name)["_id"]
+        return self._collections.remove_images(
+            collection_id, [self.resolve_id(i) for i in image_ids]
+        )
+
+    def collection_names(self, collection_ids: Iterable[str]) -> list[str]:
+        """Names for ids (as ``ImageInfo.collections`` holds them), for display."""
+        wanted = set(collection_ids)
+        return [doc["name"] for doc in self._collections.all() if str(doc["_id"]) in wanted]
 
     # -- exporting ------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -63,7 +63,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     # Millisecond precision: what BSON stores, so a document read back compares equal.
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
@@ -86,7 +86,7 @@ class ImageStore:
     def _claim(self, file_id: ObjectId) -> None:
         self._inflight.add(file_id)
         # An upsert: a stale claim on the same file (a retried delete) is taken over.
-        GridfsClaim(file_id=file_id, host=_HOST, pid=os.getpid(), created_at=_now()).save()
+        GridfsClaim(file_id=file_id, host=_HOST, pid=os.getpid(), created_at=utc_now()).save()
 
     def _release(self, file_id: ObjectId) -> None:
         GridfsClaim.objects(file_id=file_id).delete()
@@ -98,7 +98,7 @@ class ImageStore:
         if claim.get("host") == _HOST:
             return claim.get("pid") == os.getpid() or not _pid_alive(int(claim.get("pid", 0)))
         created = claim.get("created_at")
-        return created is None or _now() - created > CLAIM_LEASE
+        return created is None or utc_now() - created > CLAIM_LEASE
 
     def _delete_file(self, file_id: ObjectId) -> None:
         # Chunks can exist without their fs.files document (a write cut short), so
@@ -189,51 +189,83 @@ class ImageStore:
     def page(
         self,
         criteria: Mapping[str, Any],
-        before_seq: int | None,
         limit: int,
         *,
-        oldest_first: bool = False,
+        field: str = "seq",
+        descending: bool = True,
+        after: Any = None,
     ) -> list[dict[str, Any]]:
-        """Up to ``limit`` images matching ``criteria``, newest first, older than
-        ``before_seq``.
+        """Up to ``limit`` images matching ``criteria`` in ``field`` order, continuing
+        after the cursor ``after`` (from ``page_cursor`` of the last item of a page)."""
+        if field == "seq":
+            return self._seq_page(criteria, limit, descending, after)
+        return self._keyset_page(criteria, limit, field, descending, after)
 
-        Asks for growing bounded ``seq`` windows rather than one open-ended sorted
-        query: the embedded server reads every document for ``sort().limit()`` but
-        answers a bounded range on an indexed field from the index.
-        """
-        if oldest_first:
-            return self._page_ascending(criteria, before_seq, limit)
-        high = (self.newest_seq() + 1) if before_seq is None else before_seq
+    @staticmethod
+    def page_cursor(doc: Mapping[str, Any], field: str) -> Any:
+        return doc["seq"] if field == "seq" else (doc.get(field), doc["_id"])
+
+    def _seq_page(
+        self, criteria: Mapping[str, Any], limit: int, descending: bool, after: int | None
+    ) -> list[dict[str, Any]]:
+        """Pages in upload order ask for growing bounded ``seq`` windows rather than one
+        open-ended sorted query: the embedded server reads every document for
+        ``sort().limit()`` but answers a bounded range on an indexed field from the
+        index. Real MongoDB answers both from the index."""
+        newest = self.newest_seq()
         window = max(limit * 2, 256)
         found: list[dict[str, Any]] = []
+        if descending:
+            high = newest + 1 if after is None else after
+            low = max(0, high - window)
+        else:
+            low = 1 if after is None else after + 1
+            high = min(newest + 1, low + window)
         with database_errors(self.store):
-            while high > 0 and len(found) < limit:
-                low = max(0, high - window)
+            while low < high and len(found) < limit:
                 query = {**criteria, "seq": {"$gte": low, "$lt": high}}
-                cursor = self.images.find(query, LIST_PROJECTION).sort("seq", DESCENDING)
+                cursor = self.images.find(query, LIST_PROJECTION)
+                cursor = cursor.sort("seq", DESCENDING if descending else ASCENDING)
                 found.extend(cursor.limit(limit - len(found)))
-                high = low
                 window *= 4
+                if descending:
+                    high, low = low, max(0, low - window)
+                else:
+                    low, high = high, min(newest + 1, high + window)
         return found
 
-    def _page_ascending(
-        self, criteria: Mapping[str, Any], after_seq: int | None, limit: int
+    def _keyset_page(
+        self,
+        criteria: Mapping[str, Any],
+        limit: int,
+        field: str,
+        descending: bool,
+        after: tuple[Any, ObjectId] | None,
     ) -> list[dict[str, Any]]:
-        """Oldest first, newer than ``after_seq``: the same bounded windows, upwards
-        (a browser's End key starts here without walking every newer page)."""
-        top = self.newest_seq() + 1
-        low = (after_seq or 0) + 1
-        window = max(limit * 2, 256)
-        found: list[dict[str, Any]] = []
+        direction = DESCENDING if descending else ASCENDING
+        query: dict[str, Any] = dict(criteria)
+        if after is not None:
+            value, last_id = after
+            beyond = "$lt" if descending else "$gt"
+            query = {
+                "$and": [
+                    dict(criteria),
+                    {"$or": [{field: {beyond: value}}, {field: value, "_id": {beyond: last_id}}]},
+                ]
+            }
         with database_errors(self.store):
-            while low < top and len(found) < limit:
-                high = min(top, low + window)
-                query = {**criteria, "seq": {"$gte": low, "$lt": high}}
-                cursor = self.images.find(query, LIST_PROJECTION).sort("seq", ASCENDING)
-                found.extend(cursor.limit(limit - len(found)))
-                low = high
-                window *= 4
-        return found
+            cursor = self.images.find(query, LIST_PROJECTION)
+            return list(cursor.sort([(field, direction), ("_id", direction)]).limit(limit))
+
+    def count_matching(self, criteria: Mapping[str, Any]) -> int:
+        with database_errors(self.store):
+            return self.images.count_documents(dict(criteria))
+
+    def ids_matching(self, criteria: Mapping[str, Any]) -> Iterator[ObjectId]:
+        """Every matching id, streamed by the driver in batches, never held whole."""
+        with database_errors(self.store):
+            for doc in self.images.find(dict(criteria), {"_id": 1}).batch_size(1000):
+                yield doc["_id"]
 
     # -- writes -------------------------------------------------------------------------
 
@@ -272,9 +304,13 @@ class ImageStore:
             return existing, False
         with database_errors(self.store):
             file_id = self._write_file(data, fields["filename"], fields["mime"], fields["sha256"])
-            now = _now()
+            now = utc_now()
             image = Image(
-                **fields, file_id=file_id, seq=self._next_seq(), created_at=now, updated_at=now
+                **{"taken_key": fields.get("taken_at") or now, **fields},
+                file_id=file_id,
+                seq=self._next_seq(),
+                created_at=now,
+                updated_at=now,
             )
             try:
                 image.save(force_insert=True)
@@ -309,7 +345,7 @@ class ImageStore:
                 updated = self.images.find_one_and_update(
                     # Only if nobody replaced it meanwhile: never lose their new bytes.
                     {"_id": image_id, "file_id": old_file},
-                    {"$set": {**fields, "file_id": new_file, "updated_at": _now()}},
+                    {"$set": {**fields, "file_id": new_file, "updated_at": utc_now()}},
                     projection=LIST_PROJECTION,
                     return_document=ReturnDocument.AFTER,
                 )
@@ -331,11 +367,16 @@ class ImageStore:
             self._release(old_file)
         return updated
 
-    def update_fields(self, image_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any]:
+    def update_fields(
+        self, image_id: ObjectId, changes: dict[str, Any], unset: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        update: dict[str, Any] = {"$set": {**changes, "updated_at": utc_now()}}
+        if unset:
+            update["$unset"] = dict.fromkeys(unset, "")
         with database_errors(self.store):
             updated = self.images.find_one_and_update(
                 {"_id": image_id},
-                {"$set": {**changes, "updated_at": _now()}},
+                update,
                 projection=LIST_PROJECTION,
                 return_document=ReturnDocument.AFTER,
             )

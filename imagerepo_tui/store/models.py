@@ -23,6 +23,7 @@ from mongoengine import (
 IMAGES = "images"
 COUNTERS = "counters"
 CLAIMS = "gridfs_claims"
+COLLECTIONS = "collections"
 
 
 class Image(Document):
@@ -51,6 +52,22 @@ class Image(Document):
     taken_at = DateTimeField()
     created_at = DateTimeField(required=True)
     updated_at = DateTimeField(required=True)
+    # Search support, all derived: whole case-folded words of filename, title,
+    # description and tags (free-word search is equality on this indexed array: the
+    # embedded server has no $text and scans on $regex); sort and filter keys.
+    keywords = ListField(StringField(max_length=200))
+    filename_key = StringField()
+    camera = StringField(default="")
+    shape = StringField(choices=("portrait", "landscape", "square"))
+    # Date taken, or upload date when the file has none: a sort key always present.
+    taken_key = DateTimeField()
+    collections = ListField(ObjectIdField())
+    # Custom metadata (--meta key=value): strings, numbers, dates; no schema needed.
+    # Stored as "meta" (what queries say: meta.key:value); ``meta`` itself is taken
+    # by mongoengine's class options.
+    custom = DictField(db_field="meta")
+    # Set when moved to the trash; None for a live image.
+    deleted_at = DateTimeField(default=None)
 
     meta = {  # noqa: RUF012 - mongoengine's declaration style
         "collection": IMAGES,
@@ -61,7 +78,32 @@ class Image(Document):
             {"fields": ["sha256"], "unique": True},
             {"fields": ["file_id"], "unique": True},
             {"fields": ["tag_keys", "-seq"]},
+            {"fields": ["keywords"]},
+            {"fields": ["collections"]},
+            {"fields": ["deleted_at"]},
+            {"fields": ["taken_key", "_id"]},
+            {"fields": ["filename_key", "_id"]},
+            {"fields": ["size", "_id"]},
+            {"fields": ["created_at"]},
         ],
+    }
+
+
+class Collection(Document):
+    """An album: images list the collections they are in, so an image can be in
+    several and deleting a collection leaves its images alone."""
+
+    name = StringField(required=True, max_length=200)
+    # Case-folded name: unique, and what lookups by name compare.
+    name_key = StringField(required=True)
+    description = StringField(default="", max_length=5000)
+    created_at = DateTimeField(required=True)
+    updated_at = DateTimeField(required=True)
+
+    meta = {  # noqa: RUF012 - mongoengine's declaration style
+        "collection": COLLECTIONS,
+        "auto_create_index": False,
+        "indexes": [{"fields": ["name_key"], "unique": True}],
     }
 
 
@@ -88,5 +130,5 @@ class GridfsClaim(Document):
 
 
 def ensure_indexes() -> None:
-    for document in (Image, Counter, GridfsClaim):
+    for document in (Image, Collection, Counter, GridfsClaim):
         document.ensure_indexes()

@@ -1,0 +1,197 @@
+"""How the CLI talks: results on stdout, messages and progress on stderr, and
+nothing a file or a user supplied is ever interpreted as markup or terminal control."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from imagerepo_tui.repository import CollectionInfo, ImageInfo
+from imagerepo_tui.textsafe import visible
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+PROGRESS_AFTER_S = 0.5
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called: exit status 2."""
+
+
+def _console(stream: TextIO) -> Console:
+    # markup/emoji/highlight off: nothing a file or user supplied is ever interpreted.
+    return Console(file=stream, markup=False, emoji=False, highlight=False, soft_wrap=True)
+
+
+class Output:
+    """Where a command's results, messages and progress go."""
+
+    def __init__(self, as_json: bool = False) -> None:
+        self.as_json = as_json
+        self.out = _console(sys.stdout)
+        self.err = _console(sys.stderr)
+        self.failures = 0
+        self._progress: Progress | None = None
+
+    def line(self, text: str | Text) -> None:
+        """A result line on stdout (above the progress bar when both are a terminal)."""
+        if self._progress is not None and self.out.is_terminal:
+            self._progress.console.print(text)
+        else:
+            self.out.print(text)
+
+    def error(self, message: str) -> None:
+        self.failures += 1
+        self.err.print(Text.assemble(("error: ", "bold red"), message))
+
+    def note(self, message: str) -> None:
+        self.err.print(Text(message, style="dim"))
+
+    def json(self, value: Any) -> None:
+        # ASCII-only JSON: no raw control or bidi characters reach a terminal.
+        sys.stdout.write(json.dumps(value, indent=2) + "\n")
+
+    def json_stream(self, items: Iterable[dict[str, Any]]) -> None:
+        """A JSON array written item by item: memory stays flat however long the list."""
+        separator = "[\n  "
+        for item in items:
+            sys.stdout.write(separator + json.dumps(item))
+            separator = ",\n  "
+        sys.stdout.write("[]\n" if separator.startswith("[") else "\n]\n")
+
+    @contextmanager
+    def progress(
+        self, description: str, total: float, *, in_bytes: bool = True
+    ) -> Iterator[Callable[[float], None]]:
+        """Yields ``advance(amount)``; a bar appears on stderr only on a terminal, not
+        in --json mode, and only once the work has taken longer than a moment."""
+        started = time.monotonic()
+        task: TaskID | None = None
+        enabled = self.err.is_terminal and not self.as_json
+        amounts = (DownloadColumn(), TransferSpeedColumn()) if in_bytes else (MofNCompleteColumn(),)
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            *amounts,
+            TimeRemainingColumn(),
+            console=self.err,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        done = 0.0
+
+        def advance(amount: float) -> None:
+            nonlocal task, done
+            done += amount
+            if not enabled:
+                return
+            if task is None and time.monotonic() - started > PROGRESS_AFTER_S:
+                progress.start()
+                self._progress = progress
+                task = progress.add_task(description, total=total, completed=done - amount)
+            if task is not None:
+                progress.advance(task, amount)
+
+        try:
+            yield advance
+        finally:
+            if self._progress is not None:
+                progress.stop()
+                self._progress = None
+
+
+# -- formatting ----------------------------------------------------------------------
+
+
+def human_size(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
+
+
+def path_text(path: Path | str) -> str:
+    return visible(str(path))
+
+
+def listing_line(image: ImageInfo) -> Text:
+    line = Text(no_wrap=True)
+    line.append(image.id, style="cyan")
+    line.append(f"  {image.width:>5}x{image.height:<5}", style="green")
+    line.append(f" {human_size(image.size):>8}")
+    line.append(f"  {image.created_at:%Y-%m-%d %H:%M}", style="dim")
+    line.append(f"  {visible(image.filename)}", style="bold")
+    if image.title:
+        line.append(f"  {visible(image.title)}")
+    if image.tags:
+        line.append("  " + " ".join(f"#{visible(tag)}" for tag in image.tags), style="magenta")
+    return line
+
+
+def info_table(image: ImageInfo, collection_names: Iterable[str] = ()) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    rows: list[tuple[str, str]] = [
+        ("id", image.id),
+        ("filename", visible(image.filename)),
+        ("title", visible(image.title)),
+        ("description", visible(image.description)),
+        ("tags", ", ".join(visible(tag) for tag in image.tags)),
+        ("format", f"{image.format} ({image.mime})"),
+        (
+            "dimensions",
+            f"{image.width} x {image.height}"
+            + (f", {image.frames} frames" if image.frames > 1 else ""),
+        ),
+        ("size", f"{human_size(image.size)} ({image.size} bytes)"),
+        ("sha256", image.sha256),
+        ("created", image.created_at.isoformat(timespec="seconds")),
+        ("updated", image.updated_at.isoformat(timespec="seconds")),
+    ]
+    names = list(collection_names)
+    if names:
+        rows.append(("collections", ", ".join(visible(name) for name in names)))
+    if image.deleted_at:
+        rows.append(("in trash since", image.deleted_at.isoformat(timespec="seconds")))
+    rows += [(f"meta {key}", visible(str(value))) for key, value in sorted(image.meta.items())]
+    rows += [(f"exif {key}", visible(str(value))) for key, value in sorted(image.exif.items())]
+    for key, value in rows:
+        table.add_row(Text(key), Text(value))
+    return table
+
+
+def collection_line(collection: CollectionInfo) -> Text:
+    line = Text(no_wrap=True)
+    line.append(f"{collection.count:>7}  ", style="green")
+    line.append(visible(collection.name), style="bold")
+    if collection.description:
+        line.append(f"  {visible(collection.description)}", style="dim")
+    return line
+
+
+def trash_line(image: ImageInfo) -> Text:
+    line = listing_line(image)
+    if image.deleted_at:
+        line.append(f"  deleted {image.deleted_at:%Y-%m-%d %H:%M}", style="red")
+    return line

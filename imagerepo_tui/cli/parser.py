@@ -1,0 +1,203 @@
+"""The command line: every command, option and help text."""
+
+from __future__ import annotations
+
+import argparse
+
+from imagerepo_tui import __version__
+
+QUERY_HELP = (
+    "search text, e.g. 'sunset tag:beach -tag:work taken:2021-05 size:>2mb sort:-size' "
+    "(see the README's query language)"
+)
+
+
+def _global_options(parser: argparse.ArgumentParser, *, top_level: bool) -> None:
+    # Accepted before or after the subcommand; the subcommand's copy must not
+    # overwrite a value given before it, hence SUPPRESS there.
+    default = None if top_level else argparse.SUPPRESS
+    parser.add_argument(
+        "--db",
+        metavar="URI",
+        default=default,
+        help="MongoDB URI to use (env IMAGEREPO_DB); default: the embedded database",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=default,
+        help="where the embedded database keeps its files (env IMAGEREPO_DATA_DIR)",
+    )
+
+
+def _json_option(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    # A nested copy must not reset a --json given before the nested action.
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if nested else False,
+        help="machine-readable JSON on stdout",
+    )
+
+
+def _targets(parser: argparse.ArgumentParser, what: str = "images") -> None:
+    parser.add_argument("ids", nargs="*", metavar="ID", help=f"{what} (ids or unique prefixes)")
+    parser.add_argument(
+        "--query", metavar="QUERY", help=f"every match instead of ids; {QUERY_HELP}"
+    )
+
+
+def _yes(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+
+
+def _meta(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--meta",
+        action="append",
+        metavar="KEY=VALUE",
+        help="set a custom field (repeatable); numbers and ISO dates are typed",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imagerepo-tui",
+        description="A terminal image library kept in MongoDB. Without a command, opens "
+        "the interactive app; with one, runs it as a script-friendly CLI.",
+        epilog="IDs are 24 hex characters; a unique prefix of 6 or more also works. "
+        "Exit status: 0 ok, 1 some item failed, 2 usage error.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _global_options(parser, top_level=True)
+    parser.add_argument(
+        "--graphics",
+        choices=["auto", "kitty", "sixel", "halfcell", "none"],
+        default="auto",
+        help="how the app draws images (default: detect)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        _global_options(sub, top_level=False)
+        return sub
+
+    upload = command("upload", "store image files (originals kept byte for byte)")
+    upload.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders with -r")
+    upload.add_argument("-r", "--recursive", action="store_true", help="upload folders' contents")
+    upload.add_argument("--title", help="title for every uploaded image")
+    upload.add_argument("--description", help="description for every uploaded image")
+    upload.add_argument("--tag", action="append", metavar="TAG", help="add a tag (repeatable)")
+    upload.add_argument(
+        "--collection",
+        metavar="NAME",
+        help="put the images in this collection (created if it does not exist)",
+    )
+    _meta(upload)
+    _json_option(upload)
+
+    ls = command("ls", "list or search images, newest first (metadata only)")
+    ls.add_argument("query_words", nargs="*", metavar="QUERY", help=QUERY_HELP)
+    ls.add_argument("--tag", help="only images with this tag (case-insensitive)")
+    ls.add_argument("--name", metavar="SUBSTRING", help="filename contains (case-insensitive)")
+    ls.add_argument("--limit", type=int, metavar="N", help="at most N images")
+    _json_option(ls)
+
+    info = command("info", "show an image's metadata")
+    info.add_argument("id", metavar="ID")
+    _json_option(info)
+
+    download = command("download", "write originals under their original filenames")
+    _targets(download)
+    download.add_argument(
+        "-o",
+        "--output",
+        default=".",
+        metavar="DIR",
+        help="folder to write into (default: current folder)",
+    )
+    download.add_argument("--force", action="store_true", help="overwrite existing files")
+    _json_option(download)
+
+    update = command("update", "replace an image's content; id, title and tags stay")
+    update.add_argument("id", metavar="ID")
+    update.add_argument("path", metavar="PATH")
+    _json_option(update)
+
+    edit = command("edit", "change images' title, description, tags or custom fields")
+    _targets(edit)
+    edit.add_argument("--title")
+    edit.add_argument("--description")
+    edit.add_argument("--tag", action="append", metavar="TAG", help="add a tag (repeatable)")
+    edit.add_argument("--untag", action="append", metavar="TAG", help="remove a tag (repeatable)")
+    _meta(edit)
+    edit.add_argument("--unmeta", action="append", metavar="KEY", help="remove a custom field")
+    _json_option(edit)
+
+    delete = command("delete", "move images to the trash (restore brings them back)")
+    _targets(delete)
+    delete.add_argument(
+        "--purge",
+        action="store_true",
+        help="delete for good, stored bytes included, skipping the trash",
+    )
+    _yes(delete)
+
+    trash = command("trash", "list the trash, or empty it")
+    trash.add_argument(
+        "action", nargs="?", choices=["ls", "empty"], default="ls", help="ls (default) or empty"
+    )
+    trash.add_argument(
+        "--older-than",
+        metavar="AGE",
+        help="with empty: only images deleted more than AGE ago (30d, 12h, 2w)",
+    )
+    _yes(trash)
+    _json_option(trash)
+
+    restore = command("restore", "bring images back from the trash")
+    _targets(restore, "trashed images")
+
+    purge = command("purge", "delete trashed images for good, stored bytes included")
+    _targets(purge, "trashed images")
+    _yes(purge)
+
+    _collections_parser(
+        command(
+            "collections", "albums: list, create, rename, describe, delete, add and remove images"
+        )
+    )
+    return parser
+
+
+def _collections_parser(parser: argparse.ArgumentParser) -> None:
+    _json_option(parser)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+
+    def action(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = actions.add_parser(name, help=help_text, description=help_text)
+        _global_options(sub, top_level=False)
+        _json_option(sub, nested=True)
+        return sub
+
+    action("ls", "list collections with their image counts (the default)")
+    create = action("create", "create a collection")
+    create.add_argument("name", metavar="NAME")
+    create.add_argument("--description", default="")
+    rename = action("rename", "rename a collection")
+    rename.add_argument("name", metavar="NAME")
+    rename.add_argument("new_name", metavar="NEW_NAME")
+    describe = action("describe", "set a collection's description")
+    describe.add_argument("name", metavar="NAME")
+    describe.add_argument("description", metavar="TEXT")
+    delete = action("delete", "delete a collection (its images stay in the library)")
+    delete.add_argument("name", metavar="NAME")
+    _yes(delete)
+    for name, help_text in (
+        ("add", "add images to a collection"),
+        ("remove", "remove images from a collection"),
+    ):
+        sub = action(name, help_text)
+        sub.add_argument("name", metavar="NAME")
+        _targets(sub)

@@ -1,0 +1,325 @@
+"""The search language shared by the TUI's search box and ``imagerepo-tui ls QUERY``.
+
+    sunset beach            free words: whole words of filename, title, description, tags
+    tag:cat  -tag:dog       a tag, or its absence (a leading "-" negates any term)
+    format:png  camera:canon  name:IMG_  collection:"Summer 2021"
+    taken:2021-05  added:>2026-01-01  taken:2021-01..2021-06
+    width:>1000  height:<=800  size:<2mb  frames:>1  orientation:portrait
+    meta.key:value  meta.rating:>=4
+    sort:name|added|taken|size   (prefix "-" for descending: sort:-size)
+
+Everything a user types is matched literally: values become equality tests, escaped
+regexes or numbers, never operators, so ``{"$ne": null}`` or ``.*`` find nothing odd.
+The parser is pure: it turns text into a Mongo filter and a sort, and points at the
+offending column when the text is not valid.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from imagerepo_tui.errors import ImageRepoError
+
+# Fields a sort may use, and the document field each one orders by.
+SORT_FIELDS = {"added": "seq", "name": "filename_key", "taken": "taken_at", "size": "size"}
+NUMBER_FIELDS = {"width": "width", "height": "height", "size": "size", "frames": "frames"}
+DATE_FIELDS = {"taken": "taken_at", "added": "created_at", "updated": "updated_at"}
+TEXT_FIELDS = ("tag", "format", "camera", "name", "collection", "orientation", "sort")
+ORIENTATIONS = ("portrait", "landscape", "square")
+META_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)", re.IGNORECASE)
+_COMPARISON = re.compile(r"(>=|<=|>|<|=)?(.*)", re.DOTALL)
+_MONGO_OPERATORS = {">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class QueryError(ImageRepoError):
+    """Invalid search text; ``column`` (1-based) points at the bad part."""
+
+    def __init__(self, message: str, column: int) -> None:
+        super().__init__(f"{message} (at column {column})")
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Sort:
+    field: str = "seq"
+    descending: bool = True
+
+    @property
+    def is_default(self) -> bool:
+        return self.field == "seq" and self.descending
+
+
+@dataclass
+class Query:
+    """A parsed search: a Mongo filter over images, a sort, and the collection names
+    it mentions (resolved to ids by the repository)."""
+
+    criteria: dict[str, Any] = field(default_factory=dict)
+    sort: Sort = field(default_factory=Sort)
+    text: str = ""
+
+
+def search_words(text: str) -> list[str]:
+    """The case-folded words of ``text``: what free-word search matches against."""
+    return [word.casefold() for word in _WORD.findall(text)]
+
+
+@dataclass(frozen=True)
+class _Token:
+    negated: bool
+    key: str | None  # None for a free word
+    value: str
+    column: int  # 1-based column of the token's first character
+
+
+def _read_quoted(text: str, start: int) -> tuple[str, int]:
+    """Value of a double-quoted string starting at ``text[start] == '"'``."""
+    out: list[str] = []
+    index = start + 1
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text):
+            out.append(text[index + 1])
+            index += 2
+            continue
+        if char == '"':
+            return "".join(out), index + 1
+        out.append(char)
+        index += 1
+    raise QueryError("unclosed quote", start + 1)
+
+
+def _read_value(text: str, start: int) -> tuple[str, int]:
+    """A bare or quoted value; a bare one may hold quoted parts (``name:"a b"c``)."""
+    out: list[str] = []
+    index = start
+    while index < len(text) and not text[index].isspace():
+        if text[index] == '"':
+            quoted, index = _read_quoted(text, index)
+            out.append(quoted)
+        else:
+            out.append(text[index])
+            index += 1
+    return "".join(out), index
+
+
+_KEY = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*):")
+
+
+def tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    index = 0
+    while index < len(text):
+        if text[index].isspace():
+            index += 1
+            continue
+        start = index
+        negated = text[index] == "-" and index + 1 < len(text) and not text[index + 1].isspace()
+        if negated:
+            index += 1
+        match = _KEY.match(text, index)
+        key = None
+        if match:
+            key = match.group(1).lower()
+            index = match.end()
+        value, index = _read_value(text, index)
+        if key is not None and value == "":
+            raise QueryError(f"{key}: needs a value", start + 1)
+        tokens.append(_Token(negated, key, value, start + 1))
+    return tokens
+
+
+def _parse_number(raw: str, token: _Token, sizes: bool) -> float:
+    match = _NUMBER.fullmatch(raw.strip())
+    if not match:
+        raise QueryError(f"{token.key}: expects a number, not {raw!r}", token.column)
+    number, unit = float(match.group(1)), match.group(2).lower()
+    if unit and not sizes:
+        raise QueryError(f"{token.key}: a plain number, without {unit!r}", token.column)
+    if unit not in _SIZE_UNITS:
+        raise QueryError(f"size: unknown unit {unit!r} (use kb, mb or gb)", token.column)
+    return number * _SIZE_UNITS[unit]
+
+
+def _split_comparison(value: str) -> tuple[str | None, str]:
+    match = _COMPARISON.fullmatch(value)
+    assert match is not None  # the pattern matches any string
+    operator = match.group(1)
+    return (None if operator in (None, "=") else operator), match.group(2)
+
+
+def _number_condition(token: _Token, field_name: str, sizes: bool) -> dict[str, Any]:
+    operator, raw = _split_comparison(token.value)
+    if ".." in raw:
+        low, high = (_parse_number(part, token, sizes) for part in raw.split("..", 1))
+        return {field_name: {"$gte": low, "$lte": high}}
+    number = _parse_number(raw, token, sizes)
+    if operator is None:
+        return {field_name: number}
+    return {field_name: {_MONGO_OPERATORS[operator]: number}}
+
+
+_DATE_FORMS = (("%Y-%m-%d", "day"), ("%Y-%m", "month"), ("%Y", "year"))
+
+
+def _date_span(raw: str, token: _Token) -> tuple[datetime, datetime]:
+    """[start, end) of a year, month or day written as YYYY, YYYY-MM or YYYY-MM-DD."""
+    for pattern, unit in _DATE_FORMS:
+        try:
+            start = datetime.strptime(raw.strip(), pattern).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        if unit == "day":
+            return start, start + timedelta(days=1)
+        if unit == "month":
+            year, month = (
+                (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+            )
+            return start, start.replace(year=year, month=month)
+        return start, start.replace(year=start.year + 1)
+    raise QueryError(f"{token.key}: expects a date like 2021, 2021-05 or 2021-05-17", token.column)
+
+
+def _date_condition(token: _Token, field_name: str) -> dict[str, Any]:
+    operator, raw = _split_comparison(token.value)
+    if ".." in raw:
+        first, last = raw.split("..", 1)
+        return {
+            field_name: {"$gte": _date_span(first, token)[0], "$lt": _date_span(last, token)[1]}
+        }
+    start, end = _date_span(raw, token)
+    if operator is None:
+        return {field_name: {"$gte": start, "$lt": end}}
+    bound = {">": end, ">=": start, "<": start, "<=": end}[operator]
+    mongo = {">": "$gte", ">=": "$gte", "<": "$lt", "<=": "$lt"}[operator]
+    return {field_name: {mongo: bound}}
+
+
+def _literal_contains(value: str) -> dict[str, Any]:
+    # Raw $regex with $options and re.escape: literal, and the form the embedded
+    # server answers (a compiled Python regex silently matches nothing there).
+    return {"$regex": re.escape(value.casefold()), "$options": "i"}
+
+
+def _meta_value(raw: str) -> Any:
+    try:
+        return float(raw) if "." in raw or "e" in raw.lower() else int(raw)
+    except ValueError:
+        return raw
+
+
+def _meta_condition(token: _Token) -> dict[str, Any]:
+    key = token.key[len("meta.") :] if token.key else ""
+    if not META_KEY.fullmatch(key):
+        raise QueryError(f"meta.{key}: not a valid metadata key", token.column)
+    path = f"meta.{key}"
+    operator, raw = _split_comparison(token.value)
+    if operator is None:
+        value = _meta_value(raw)
+        # "4" finds a number 4 or the text "4": values are typed when stored.
+        return {path: raw} if isinstance(value, str) else {path: {"$in": [value, raw]}}
+    for pattern, _ in _DATE_FORMS:
+        try:
+            moment = datetime.strptime(raw, pattern).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        return {path: {_MONGO_OPERATORS[operator]: moment}}
+    value = _meta_value(raw)
+    if isinstance(value, str):
+        raise QueryError(f"{path}: comparing needs a number or a date", token.column)
+    return {path: {_MONGO_OPERATORS[operator]: value}}
+
+
+def _orientation_condition(token: _Token) -> dict[str, Any]:
+    shape = token.value.casefold()
+    if shape not in ORIENTATIONS:
+        raise QueryError("orientation: is portrait, landscape or square", token.column)
+    return {"shape": shape}
+
+
+def _sort_of(token: _Token) -> Sort:
+    name = token.value.casefold()
+    descending = name.startswith("-")
+    name = name.lstrip("-")
+    if name not in SORT_FIELDS or token.negated:
+        choices = "|".join(SORT_FIELDS)
+        raise QueryError(f"sort: is one of {choices}, with - for descending", token.column)
+    return Sort(SORT_FIELDS[name], descending)
+
+
+def _condition(token: _Token, collection_id: Callable[[str], Any]) -> dict[str, Any]:
+    key, value = token.key, token.value
+    if key is None:
+        words = search_words(value)
+        if not words:
+            return {}
+        return (
+            {"$and": [{"keywords": word} for word in words]}
+            if len(words) > 1
+            else {"keywords": words[0]}
+        )
+    if key == "tag":
+        return {"tag_keys": " ".join(value.split()).casefold()}
+    if key == "format":
+        return {
+            "format": {"jpg": "jpeg", "tif": "tiff"}.get(value.casefold(), value.casefold()).upper()
+        }
+    if key == "camera":
+        return {"camera": _literal_contains(value)}
+    if key == "name":
+        return {"filename": _literal_contains(value)}
+    if key == "collection":
+        try:
+            return {"collections": collection_id(value)}
+        except ImageRepoError as error:
+            raise QueryError(str(error), token.column) from None
+    if key == "orientation":
+        return _orientation_condition(token)
+    if key in DATE_FIELDS:
+        return _date_condition(token, DATE_FIELDS[key])
+    if key in NUMBER_FIELDS:
+        return _number_condition(token, NUMBER_FIELDS[key], sizes=key == "size")
+    if key.startswith("meta."):
+        return _meta_condition(token)
+    known = ", ".join([*TEXT_FIELDS, *DATE_FIELDS, *NUMBER_FIELDS, "meta.KEY"])
+    raise QueryError(f"unknown field {key!r} (known: {known})", token.column)
+
+
+def _negate(condition: dict[str, Any]) -> dict[str, Any]:
+    return {"$nor": [condition]} if condition else {}
+
+
+def parse_query(text: str, collection_id: Callable[[str], Any] = lambda name: name) -> Query:
+    """Parse search text. ``collection_id(name)`` maps a collection name to what the
+    ``collections`` field holds (it raises if there is no such collection)."""
+    conditions: list[dict[str, Any]] = []
+    sort = Sort()
+    for token in tokenize(text):
+        if token.key == "sort":
+            sort = _sort_of(token)
+            continue
+        condition = _condition(token, collection_id)
+        if condition:
+            conditions.append(_negate(condition) if token.negated else condition)
+    criteria: dict[str, Any] = {}
+    if len(conditions) == 1:
+        criteria = conditions[0]
+    elif conditions:
+        criteria = {"$and": conditions}
+    return Query(criteria, sort, text)
