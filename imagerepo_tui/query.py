@@ -25,7 +25,9 @@ from typing import Any
 from imagerepo_tui.errors import ImageRepoError
 
 # Fields a sort may use, and the document field each one orders by.
-SORT_FIELDS = {"added": "seq", "name": "filename_key", "taken": "taken_at", "size": "size"}
+# "taken" orders by taken_key (date taken, else upload date): never null, so keyset
+# paging can step past images without EXIF ($lt/$gt a date never matches a null).
+SORT_FIELDS = {"added": "seq", "name": "filename_key", "taken": "taken_key", "size": "size"}
 NUMBER_FIELDS = {"width": "width", "height": "height", "size": "size", "frames": "frames"}
 DATE_FIELDS = {"taken": "taken_at", "added": "created_at", "updated": "updated_at"}
 TEXT_FIELDS = ("tag", "format", "camera", "name", "collection", "orientation", "sort")
@@ -196,6 +198,15 @@ def _date_span(raw: str, token: _Token) -> tuple[datetime, datetime]:
     raise QueryError(f"{token.key}: expects a date like 2021, 2021-05 or 2021-05-17", token.column)
 
 
+def _span_comparison(operator: str | None, start: datetime, end: datetime) -> dict[str, Any]:
+    """A comparison with a whole year, month or day [start, end): ``>`` means after it."""
+    if operator is None:
+        return {"$gte": start, "$lt": end}
+    bound = {">": end, ">=": start, "<": start, "<=": end}[operator]
+    mongo = {">": "$gte", ">=": "$gte", "<": "$lt", "<=": "$lt"}[operator]
+    return {mongo: bound}
+
+
 def _date_condition(token: _Token, field_name: str) -> dict[str, Any]:
     operator, raw = _split_comparison(token.value)
     if ".." in raw:
@@ -203,12 +214,7 @@ def _date_condition(token: _Token, field_name: str) -> dict[str, Any]:
         return {
             field_name: {"$gte": _date_span(first, token)[0], "$lt": _date_span(last, token)[1]}
         }
-    start, end = _date_span(raw, token)
-    if operator is None:
-        return {field_name: {"$gte": start, "$lt": end}}
-    bound = {">": end, ">=": start, "<": start, "<=": end}[operator]
-    mongo = {">": "$gte", ">=": "$gte", "<": "$lt", "<=": "$lt"}[operator]
-    return {field_name: {mongo: bound}}
+    return {field_name: _span_comparison(operator, *_date_span(raw, token))}
 
 
 def _literal_contains(value: str) -> dict[str, Any]:
@@ -234,16 +240,21 @@ def _meta_condition(token: _Token) -> dict[str, Any]:
         value = _meta_value(raw)
         # "4" finds a number 4 or the text "4": values are typed when stored.
         return {path: raw} if isinstance(value, str) else {path: {"$in": [value, raw]}}
-    for pattern, _ in _DATE_FORMS:
-        try:
-            moment = datetime.strptime(raw, pattern).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-        return {path: {_MONGO_OPERATORS[operator]: moment}}
     value = _meta_value(raw)
-    if isinstance(value, str):
+    number = None if isinstance(value, str) else {path: {_MONGO_OPERATORS[operator]: value}}
+    try:
+        # Whole days, months or years, as taken: compares them.
+        date = {path: _span_comparison(operator, *_date_span(raw, token))}
+    except QueryError:
+        date = None
+    if number is not None and date is not None:
+        # "1950" is a number and a year. Comparisons only match values of their own
+        # type, so asking both ways finds numbers and dates alike.
+        return {"$or": [number, date]}
+    condition = number if number is not None else date
+    if condition is None:
         raise QueryError(f"{path}: comparing needs a number or a date", token.column)
-    return {path: {_MONGO_OPERATORS[operator]: value}}
+    return condition
 
 
 def _orientation_condition(token: _Token) -> dict[str, Any]:
@@ -268,7 +279,9 @@ def _condition(token: _Token, collection_id: Callable[[str], Any]) -> dict[str, 
     if key is None:
         words = search_words(value)
         if not words:
-            return {}
+            # Only punctuation (".*", "$"): matched as a whole keyword (a tag can be
+            # ".*"), never dropped, or ".*" alone would list everything.
+            return {"keywords": value.casefold()} if value.strip() else {}
         return (
             {"$and": [{"keywords": word} for word in words]}
             if len(words) > 1

@@ -171,6 +171,11 @@ def cmd_upload(repo: ImageRepository, args: argparse.Namespace, out: Output) -> 
 # -- reading -----------------------------------------------------------------------------
 
 
+def _quoted(value: str) -> str:
+    """A flag's value as one quoted query value: a quote or backslash in it stays text."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def cmd_ls(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None:
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
@@ -180,8 +185,8 @@ def cmd_ls(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None
         extra = " ".join(
             part
             for part in (
-                f'tag:"{args.tag}"' if args.tag else "",
-                f'name:"{args.name}"' if args.name else "",
+                f"tag:{_quoted(args.tag)}" if args.tag else "",
+                f"name:{_quoted(args.name)}" if args.name else "",
             )
             if part
         )
