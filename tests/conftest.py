@@ -171,3 +171,17 @@ def fail_point(server_uri: str) -> Iterator[object]:
     yield arm
     client.admin.command("configureFailPoint", "failCommand", mode="off")
     client.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leaked_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the suite, no embedded server or supervisor a test caused may live on: a
+    test that forgot to stop one fails the run here (and its processes are stopped)."""
+    from tests.support import pids_using, stop_embedded
+
+    base = tmp_path_factory.getbasetemp()
+    yield
+    leaked = pids_using(base)
+    if leaked:
+        stop_embedded(base)
+        pytest.fail(f"processes left running by tests: {leaked}", pytrace=False)

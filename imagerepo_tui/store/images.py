@@ -14,13 +14,14 @@ from typing import Any
 from bson import ObjectId
 from gridfs import GridFSBucket
 from gridfs.errors import NoFile
-from mongoengine.errors import NotUniqueError, ValidationError
+from mongoengine.errors import NotUniqueError, OperationError, ValidationError
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import (
     ConnectionFailure,
     DuplicateKeyError,
     OperationFailure,
     PyMongoError,
+    ServerSelectionTimeoutError,
 )
 
 from imagerepo_tui.errors import (
@@ -48,6 +49,10 @@ def database_errors(store: Store) -> Iterator[None]:
     except ConnectionFailure as error:  # includes AutoReconnect and server selection
         raise DatabaseUnavailableError(describe_failure(error, store.description)) from None
     except (OperationFailure, ValidationError) as error:
+        raise ImageRepoError(f"the database refused the operation: {error}") from None
+    except OperationError as error:
+        # mongoengine's save() wraps the driver's OperationFailure in its own type,
+        # which is no PyMongoError: without this it escaped as a traceback.
         raise ImageRepoError(f"the database refused the operation: {error}") from None
     except PyMongoError as error:
         raise ImageRepoError(f"database error: {error}") from None
@@ -121,10 +126,35 @@ class ImageStore:
         return removed
 
     def _discard_quietly(self, file_id: ObjectId) -> None:
-        """Best effort after a failure; the claim stays if this fails too."""
+        """Delete a claimed file unless an image references it, and drop the claim.
+
+        Best effort after a failure: if this fails too, the claim stays, no longer in
+        flight, so the next cleanup finishes the job. The reference check matters
+        because a write whose reply was lost (a cut connection, a write-concern
+        error) may still have happened: deleting those bytes would leave a visible
+        image without its original.
+        """
+        self._inflight.discard(file_id)
+        for attempt in (1, 2):
+            try:
+                if self.images.count_documents({"file_id": file_id}, limit=1) == 0:
+                    self._delete_file(file_id)
+                GridfsClaim.objects(file_id=file_id).delete()
+                return
+            except ServerSelectionTimeoutError:
+                return  # the server is gone: don't wait out a second timeout
+            except PyMongoError:
+                # Once more, like a driver's retryable write: a dropped pooled
+                # connection is replaced by a fresh one. All of it is idempotent.
+                if attempt == 2:
+                    return
+
+    def _release_quietly(self, file_id: ObjectId) -> None:
+        """Drop the claim on a file an image now uses. The write it guarded is done,
+        so a failure here must not be reported as the write's; the next cleanup sees
+        the file referenced and drops a leftover claim."""
         self._inflight.discard(file_id)
         with contextlib.suppress(PyMongoError):
-            self._delete_file(file_id)
             GridfsClaim.objects(file_id=file_id).delete()
 
     def _write_file(self, data: bytes, filename: str, mime: str, sha256: str) -> ObjectId:
@@ -304,15 +334,17 @@ class ImageStore:
             return existing, False
         with database_errors(self.store):
             file_id = self._write_file(data, fields["filename"], fields["mime"], fields["sha256"])
-            now = utc_now()
-            image = Image(
-                **{"taken_key": fields.get("taken_at") or now, **fields},
-                file_id=file_id,
-                seq=self._next_seq(),
-                created_at=now,
-                updated_at=now,
-            )
             try:
+                # The sequence number too is taken after the bytes are written: its
+                # failure must discard them like a failed insert does.
+                now = utc_now()
+                image = Image(
+                    **{"taken_key": fields.get("taken_at") or now, **fields},
+                    file_id=file_id,
+                    seq=self._next_seq(),
+                    created_at=now,
+                    updated_at=now,
+                )
                 image.save(force_insert=True)
             except NotUniqueError:
                 self._discard_quietly(file_id)
@@ -323,7 +355,7 @@ class ImageStore:
             except BaseException:
                 self._discard_quietly(file_id)
                 raise
-            self._release(file_id)
+        self._release_quietly(file_id)
         stored = image.to_mongo().to_dict()
         stored.pop("thumbnail", None)
         return stored, True
@@ -356,15 +388,20 @@ class ImageStore:
                     "those bytes were just stored as another image"
                 ) from None
             except BaseException:
+                # Whichever file the image does not point at goes: the update may
+                # have happened even though its reply was lost.
                 self._discard_quietly(new_file)
+                self._discard_quietly(old_file)
                 raise
             if updated is None:
                 self._discard_quietly(new_file)
                 self._release(old_file)
                 raise ImageRepoError(f"image {image_id} changed or vanished meanwhile; try again")
-            self._release(new_file)
-            self._delete_file(old_file)
-            self._release(old_file)
+        # Done: the image points at its new bytes. Dropping the old ones is cleanup
+        # that must not report the replacement as failed; a claim it leaves behind
+        # is finished by the next cleanup.
+        self._release_quietly(new_file)
+        self._discard_quietly(old_file)
         return updated
 
     def update_fields(
@@ -389,9 +426,16 @@ class ImageStore:
         with database_errors(self.store):
             # Claim first: if we die after the document goes, the bytes are still found.
             self._claim(doc["file_id"])
-            if self.images.delete_one({"_id": image_id}).deleted_count == 0:
+            try:
+                deleted = self.images.delete_one({"_id": image_id}).deleted_count
+            except BaseException:
+                # Deleted or not, the claim must not outlive this call in our
+                # in-flight set (where no cleanup would touch it): settle it now.
+                self._discard_quietly(doc["file_id"])
+                raise
+            if deleted == 0:
                 self._release(doc["file_id"])
                 raise NotFoundError(f"no image with id {image_id}")
-            self._delete_file(doc["file_id"])
-            self._release(doc["file_id"])
+        # The image is gone; its bytes go now, or with the next cleanup if this fails.
+        self._discard_quietly(doc["file_id"])
         return doc
