@@ -192,7 +192,7 @@ def test_a_symlink_named_directly_is_followed(cli, tmp_path: Path) -> None:
 
 def test_unknown_and_ambiguous_ids_fail_per_item(cli, tmp_path: Path) -> None:
     status, out, err = cli("edit", "abcdef", "--title", "x")
-    assert (status, out) == (1, "") and err.strip() == "error: no image with id abcdef"
+    assert (status, out) == (1, "") and err.strip() == "error: abcdef: no image with id abcdef"
     status, _, err = cli("delete", "--yes", "abc", "f" * 24)
     assert status == 1
     assert error_lines(err)[0].startswith("error: abc: 'abc' is not an image id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import json
@@ -406,14 +407,19 @@ def test_edit_changes_metadata(cli, tmp_path: Path) -> None:
 # -- delete --------------------------------------------------------------------------------
 
 
+def live_ids(cli) -> list[str]:
+    return [item["id"] for item in json.loads(cli("ls", "--json")[1])]
+
+
+@pytest.mark.parametrize("purge", [[], ["--purge"]])
 def test_delete_refuses_without_yes_when_not_on_a_terminal(
-    cli, tmp_path: Path, raw_db, monkeypatch: pytest.MonkeyPatch
+    cli, tmp_path: Path, raw_db, monkeypatch: pytest.MonkeyPatch, purge: list[str]
 ) -> None:
     image_id = upload_one(cli, write(tmp_path / "d.jpg", jpeg_bytes(seed=50)))
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # not a terminal, even if it says y
-    status, _, err = cli("delete", image_id)
-    assert status == 2 and "--yes" in err
-    assert raw_db["images"].count_documents({}) == 1
+    status, out, err = cli("delete", image_id, *purge)
+    assert (status, out) == (2, "") and "--yes" in err
+    assert live_ids(cli) == [image_id]
     assert raw_db["fs.files"].count_documents({}) == 1
 
 
@@ -428,21 +434,32 @@ def test_delete_asks_on_a_terminal(
 ) -> None:
     image_id = upload_one(cli, write(tmp_path / "ask me.jpg", jpeg_bytes(seed=51)))
     monkeypatch.setattr("sys.stdin", _Terminal(answer))
-    status, out, err = cli("delete", image_id)
+    status, out, err = cli("delete", image_id, "--purge")
     assert status == 0
-    assert "Delete 1 image(s): ask me.jpg? [y/N]" in err
+    assert "1 image(s): ask me.jpg? [y/N]" in err
+    assert live_ids(cli) == ([] if deleted else [image_id])
     assert raw_db["images"].count_documents({}) == (0 if deleted else 1)
     assert raw_db["fs.files"].count_documents({}) == (0 if deleted else 1)
-    assert (f"{image_id}  ask me.jpg  (deleted)" in out) is deleted
+    assert (f"{image_id}  ask me.jpg  (deleted for good)" in out) is deleted
 
 
-def test_delete_yes_removes_image_files_and_chunks(cli, tmp_path: Path, raw_db) -> None:
+def test_delete_moves_to_the_trash_and_purge_removes_the_bytes(cli, tmp_path: Path, raw_db) -> None:
     ids = [upload_one(cli, write(tmp_path / f"{n}.jpg", jpeg_bytes(seed=52 + n))) for n in range(3)]
-    kept_file = raw_db["images"].find_one({"_id": ObjectId(ids[2])})["file_id"]
     status, out, err = cli("delete", ids[0], "0" * 24, ids[1], "--yes")
     assert status == 1  # one item failed, the others were still done
     assert err.strip() == f"error: {'0' * 24}: no image with id {'0' * 24}"
     assert [line.split()[0] for line in out.splitlines()] == ids[:2]
+    assert live_ids(cli) == [ids[2]]
+    # In the trash the bytes stay, so a restore brings the image back whole.
+    assert raw_db["fs.files"].count_documents({}) == 3
+    assert cli("restore", ids[1])[0] == 0
+    assert sorted(live_ids(cli)) == sorted(ids[1:])
+
+    status, out, _ = cli("purge", ids[0], "--yes")
+    assert status == 0 and "(deleted for good)" in out
+    status, out, _ = cli("delete", ids[1], "--purge", "--yes")
+    assert status == 0 and "(deleted for good)" in out
+    kept_file = raw_db["images"].find_one({"_id": ObjectId(ids[2])})["file_id"]
     assert [str(d["_id"]) for d in raw_db["images"].find()] == [ids[2]]
     assert [d["_id"] for d in raw_db["fs.files"].find()] == [kept_file]
     assert set(raw_db["fs.chunks"].distinct("files_id")) == {kept_file}
@@ -452,17 +469,26 @@ def test_delete_yes_removes_image_files_and_chunks(cli, tmp_path: Path, raw_db) 
 # -- usage ----------------------------------------------------------------------------------
 
 
-def _subcommands() -> list[str]:
-    parser = build_parser()
-    action = next(a for a in parser._actions if a.dest == "command")
-    return sorted(action.choices)
+def _command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list:
+    """Every (nested) subcommand, as the words that name it."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.append([*prefix, name])
+                found.extend(_command_paths(sub, (*prefix, name)))
+    return found
 
 
-def test_every_subcommand_is_covered_here() -> None:
-    assert _subcommands() == ["delete", "download", "edit", "info", "ls", "update", "upload"]
+COMMAND_PATHS = _command_paths(build_parser())
 
 
-@pytest.mark.parametrize("command", [[], *[[name] for name in _subcommands()]])
+def test_the_documented_commands_exist() -> None:
+    names = {path[0] for path in COMMAND_PATHS}
+    assert names >= {"upload", "ls", "info", "download", "update", "edit", "delete"}
+
+
+@pytest.mark.parametrize("command", [[], *COMMAND_PATHS], ids=lambda c: " ".join(c) or "top")
 def test_help_works_everywhere(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert run_main([*command, "--help"]) == 0
     out = capsys.readouterr().out
@@ -475,17 +501,26 @@ def test_help_works_everywhere(command: list[str], capsys: pytest.CaptureFixture
         ["upload"],
         ["info"],
         ["ls", "--limit", "many"],
-        ["download"],
         ["update", "abcdef"],
-        ["delete"],
         ["frobnicate"],
         ["ls", "--bogus"],
+        ["download", "abcdef", "--force=yes"],
     ],
 )
-def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_main(argv) == 2
+def test_argument_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    # An unreachable --db: argparse must refuse before any connection is tried.
+    assert run_main(["--db", "mongodb://127.0.0.1:1/x", *argv]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "usage:" in captured.err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["download"], ["delete"], ["delete", "--yes"], ["edit", "--title", "x"]],
+)
+def test_missing_targets_exit_2(cli, argv: list[str]) -> None:
+    status, out, err = cli(*argv)
+    assert (status, out) == (2, "") and "give image ids" in err
 
 
 def test_global_options_before_or_after_the_subcommand(cli, db_uri: str, capsys) -> None:
