@@ -715,6 +715,8 @@ class ImageRepository:
         current = ImageInfo.from_document(self._images.get(oid))
         fields = {
             **prepared.fields,
+            # The sort key of sort:taken follows the new bytes' date taken too.
+            "taken_key": prepared.fields["taken_at"] or current.created_at,
             **search_fields(
                 prepared.fields["filename"], current.title, current.description, current.tags
             ),

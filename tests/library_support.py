@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import mongoengine
 import pytest
 from PIL import Image
 from pymongo import MongoClient
@@ -49,21 +51,40 @@ def flat_image(width: int, height: int, fmt: str, seed: int = 0) -> bytes:
     return encode(image, fmt)
 
 
-def shared_library(
-    server_uri: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[ImageRepository, Database, Path]]:
-    """A repository on its own database for every test of a module, with a raw handle
-    and a scratch folder; dropped at the end. For tests that only read."""
+@dataclass
+class Shared:
+    """A repository on its own database, shared by the tests of a module that only
+    read, with a raw pymongo handle and a scratch folder."""
+
+    settings: Settings
+    repo: ImageRepository
+    raw: Database
+    folder: Path
+
+    def connected(self) -> ImageRepository:
+        """The repository, opened again if mongoengine's one process-wide connection
+        now points elsewhere (a CLI run or another test's repository closes or
+        replaces it)."""
+        try:
+            current = mongoengine.get_db().name
+        except mongoengine.connection.ConnectionFailure:
+            current = None
+        if current != self.raw.name:
+            self.repo = ImageRepository.open(self.settings)
+        return self.repo
+
+
+def shared_library(server_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
+    """A ``Shared`` on a fresh database, dropped at the end."""
     name = f"imagerepo_lib_{uuid.uuid4().hex[:12]}"
     folder = tmp_path_factory.mktemp("library")
-    repo = ImageRepository.open(
-        Settings(db_uri=with_database(server_uri, name), data_dir=folder / "data")
-    )
+    settings = Settings(db_uri=with_database(server_uri, name), data_dir=folder / "data")
     client: MongoClient = MongoClient(server_uri, serverSelectionTimeoutMS=5000)
+    shared = Shared(settings, ImageRepository.open(settings), client[name], folder)
     try:
-        yield repo, client[name], folder
+        yield shared
     finally:
-        repo.close()
+        shared.repo.close()
         client.drop_database(name)
         client.close()
 

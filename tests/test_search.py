@@ -7,15 +7,13 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo.database import Database
 
 from imagerepo_tui.query import QueryError, parse_query
 from imagerepo_tui.repository import ImageInfo, ImageRepository, NewMetadata, parse_meta
-from tests.library_support import Cli, exif_jpeg, flat_image, make_cli, shared_library
+from tests.library_support import Cli, Shared, exif_jpeg, flat_image, make_cli, shared_library
 from tests.sample_images import animated_gif_bytes, encode, picture, write
 
 
@@ -101,19 +99,21 @@ SUMMER = ("IMG_0001.jpg", "holiday.png", "canon_note.jpg")
 
 @dataclass
 class Library:
-    repo: ImageRepository
-    raw: Database
-    folder: Path
+    shared: Shared
     ids: dict[str, str]  # name -> id
     info: dict[str, ImageInfo]  # name -> info after set-up
+
+    @property
+    def repo(self) -> ImageRepository:
+        return self.shared.connected()
 
 
 @pytest.fixture(scope="module")
 def lib(server_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
-    for repo, raw, folder in shared_library(server_uri, tmp_path_factory):
-        ids: dict[str, str] = {}
+    for shared in shared_library(server_uri, tmp_path_factory):
+        repo, ids = shared.repo, {}
         for spec in SPECS:
-            path = write(folder / "in" / spec.name, spec.data)
+            path = write(shared.folder / "in" / spec.name, spec.data)
             metadata = NewMetadata(
                 title=spec.title,
                 description=spec.description,
@@ -126,11 +126,11 @@ def lib(server_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
             ids[spec.name] = result.image.id
         repo.create_collection("Empty one")
         for name, moment in ADDED.items():
-            raw["images"].update_one(
+            shared.raw["images"].update_one(
                 {"_id": repo.resolve_id(ids[name])}, {"$set": {"created_at": moment}}
             )
         info = {name: repo.info(image_id) for name, image_id in ids.items()}
-        yield Library(repo, raw, folder, ids, info)
+        yield Library(shared, ids, info)
 
 
 def names(lib: Library, text: str) -> set[str]:
@@ -513,11 +513,8 @@ def test_bad_queries_point_at_the_column(
 
 
 @pytest.fixture
-def lib_cli(lib: Library, capsys: pytest.CaptureFixture[str]) -> Iterator[Cli]:
-    yield make_cli(lib.repo.settings.db_uri or "", capsys)
-    # The CLI closes its repository, and with it mongoengine's one process-wide
-    # connection, which the shared repository uses too: open that again.
-    lib.repo = ImageRepository.open(lib.repo.settings)
+def lib_cli(lib: Library, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return make_cli(lib.shared.settings.db_uri or "", capsys)
 
 
 def test_cli_ls_takes_a_query(lib: Library, lib_cli) -> None:
