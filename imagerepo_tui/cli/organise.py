@@ -47,9 +47,10 @@ def cmd_trash(repo: ImageRepository, args: argparse.Namespace, out: Output) -> N
 
 
 def _empty_trash(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None:
-    age = parse_age(args.older_than) if args.older_than else None
+    # "is not None": an empty --older-than "$UNSET" must be refused, not mean "all".
+    age = parse_age(args.older_than) if args.older_than is not None else None
     count = repo.count(trash=True)
-    scope = f" deleted more than {args.older_than} ago" if age else ""
+    scope = f" deleted more than {args.older_than} ago" if age is not None else ""
     if not count:
         out.note("the trash is empty")
         return
