@@ -272,8 +272,18 @@ def _materialised(ids: Iterable[str], args: argparse.Namespace) -> Iterator[str]
     yield from (list(ids) if getattr(args, "query", None) else ids)
 
 
+def nothing_matches(args: argparse.Namespace, count: int, out: Output) -> bool:
+    """A --query without matches: say so. Not an error, and nothing to confirm."""
+    if getattr(args, "query", None) and count == 0:
+        out.note(f"no images match {visible(args.query)!r}; nothing done")
+        return True
+    return False
+
+
 def cmd_delete(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None:
     ids, count = targets(repo, args)
+    if nothing_matches(args, count, out):
+        return
     verb = "Delete for good" if args.purge else "Move to the trash"
     if not require_confirmation(args, lambda: f"{verb} {describe_targets(repo, args, count)}?"):
         out.note("nothing deleted")

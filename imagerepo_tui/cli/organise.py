@@ -11,6 +11,7 @@ from rich.text import Text
 from imagerepo_tui.cli.commands import (
     describe_targets,
     each_id,
+    nothing_matches,
     require_confirmation,
     targets,
 )
@@ -89,6 +90,8 @@ def cmd_restore(repo: ImageRepository, args: argparse.Namespace, out: Output) ->
 def cmd_purge(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None:
     args.in_trash = True
     ids, count = targets(repo, args)
+    if nothing_matches(args, count, out):
+        return
     question = f"Delete for good {describe_targets(repo, args, count)} from the trash?"
     if not require_confirmation(args, lambda: question):
         out.note("nothing deleted")
