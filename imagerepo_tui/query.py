@@ -230,23 +230,40 @@ def _meta_value(raw: str) -> Any:
         return raw
 
 
+def _meta_number(raw: str) -> int | float | None:
+    value = _meta_value(raw)
+    return None if isinstance(value, str) else value
+
+
+def _meta_date(condition: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    try:
+        return condition()
+    except QueryError:
+        return None
+
+
 def _meta_condition(token: _Token) -> dict[str, Any]:
     key = token.key[len("meta.") :] if token.key else ""
     if not META_KEY.fullmatch(key):
         raise QueryError(f"meta.{key}: not a valid metadata key", token.column)
     path = f"meta.{key}"
     operator, raw = _split_comparison(token.value)
-    if operator is None:
+    if operator is None and ".." not in raw:
         value = _meta_value(raw)
         # "4" finds a number 4 or the text "4": values are typed when stored.
         return {path: raw} if isinstance(value, str) else {path: {"$in": [value, raw]}}
-    value = _meta_value(raw)
-    number = None if isinstance(value, str) else {path: {_MONGO_OPERATORS[operator]: value}}
-    try:
-        # Whole days, months or years, as taken: compares them.
-        date = {path: _span_comparison(operator, *_date_span(raw, token))}
-    except QueryError:
-        date = None
+    # Dates compare by whole days, months or years, as taken: does.
+    if ".." in raw:
+        low, high = raw.split("..", 1)
+        bounds = (_meta_number(low), _meta_number(high))
+        number = None if None in bounds else {path: {"$gte": bounds[0], "$lte": bounds[1]}}
+        date = _meta_date(
+            lambda: {path: {"$gte": _date_span(low, token)[0], "$lt": _date_span(high, token)[1]}}
+        )
+    else:
+        value = _meta_number(raw)
+        number = None if value is None else {path: {_MONGO_OPERATORS[operator]: value}}
+        date = _meta_date(lambda: {path: _span_comparison(operator, *_date_span(raw, token))})
     if number is not None and date is not None:
         # "1950" is a number and a year. Comparisons only match values of their own
         # type, so asking both ways finds numbers and dates alike.

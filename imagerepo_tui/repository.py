@@ -7,6 +7,7 @@ fails only the item at hand.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
@@ -227,6 +228,11 @@ class CollectionInfo:
 
 
 _META_VALUE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?")
+# Plain decimal forms only: Python's int()/float() also take "1_000", "infinity" and
+# "nan", which are text to a user (and inf/nan are not JSON).
+_META_VALUE_INT = re.compile(r"[+-]?\d+")
+_META_VALUE_FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
+_BSON_INT = range(-(2**63), 2**63)
 
 
 def parse_meta(assignment: str) -> tuple[str, Any]:
@@ -238,16 +244,38 @@ def parse_meta(assignment: str) -> tuple[str, Any]:
         raise InvalidMetadataError(
             f"{visible(assignment)!r} is not key=value with a key of letters, digits, _ or -"
         )
+    text = raw.strip()
     value: Any = raw
-    try:
-        value = int(raw)
-    except ValueError:
+    if _META_VALUE_INT.fullmatch(text):
+        # Beyond 64 bits BSON cannot store it as a number.
+        value = int(text) if int(text) in _BSON_INT else raw
+    elif _META_VALUE_FLOAT.fullmatch(text):
+        value = float(text) if math.isfinite(float(text)) else raw  # "1e999" is inf
+    elif _META_VALUE_DATE.fullmatch(text):
         try:
-            value = float(raw) if raw.strip().lower() not in ("nan", "inf", "-inf") else raw
-        except ValueError:
-            if _META_VALUE_DATE.fullmatch(raw.strip()):
-                value = datetime.fromisoformat(raw.strip()).replace(tzinfo=UTC)
+            value = datetime.fromisoformat(text).replace(tzinfo=UTC)
+        except ValueError:  # shaped like a date but not one (2021-02-30): text
+            value = raw
     return key, value
+
+
+def check_meta(meta: Mapping[str, Any], unset: Iterable[str] = ()) -> None:
+    """Refuse custom fields the database would misread: a key with "$" or "." is an
+    operator or a path, not a name; values are text, numbers or dates BSON can hold."""
+    for key in [*meta, *unset]:
+        if not isinstance(key, str) or not META_KEY.fullmatch(key):
+            raise InvalidMetadataError(
+                f"{visible(str(key))!r} is not a valid custom field name "
+                "(letters, digits, _ or -, starting with a letter or _)"
+            )
+    for key, value in meta.items():
+        storable = (
+            isinstance(value, str | datetime | bool)
+            or (isinstance(value, int) and value in _BSON_INT)
+            or (isinstance(value, float) and math.isfinite(value))
+        )
+        if not storable:
+            raise InvalidMetadataError(f"custom field {key!r} must be text, a number or a date")
 
 
 def search_fields(
@@ -602,6 +630,7 @@ class ImageRepository:
         return _Prepared(entry, data, fields)
 
     def _store_prepared(self, prepared: _Prepared, metadata: NewMetadata) -> UploadResult:
+        check_meta(metadata.meta)
         tags = normalise_tags(metadata.tags)
         fields = {
             **prepared.fields,
@@ -737,6 +766,7 @@ class ImageRepository:
     ) -> ImageInfo:
         """Change metadata. ``tags`` replaces the list, ``add/remove_tags`` adjust it;
         ``meta`` sets custom fields (typed by ``parse_meta``), ``unset_meta`` drops them."""
+        check_meta(meta or {}, unset_meta)
         oid = self.resolve_id(image_id)
         current = ImageInfo.from_document(self._images.get(oid))
         changes: dict[str, Any] = {}
@@ -753,7 +783,7 @@ class ImageRepository:
             changes["tags"] = new_tags
         for key, value in (meta or {}).items():
             changes[f"meta.{key}"] = value
-        unset = [f"meta.{key}" for key in unset_meta if META_KEY.fullmatch(key)]
+        unset = [f"meta.{key}" for key in unset_meta]
         if not changes and not unset:
             return current
         changes.update(

@@ -328,6 +328,10 @@ META = [
     ("meta.visited:<2021-06-01", {"IMG_0001.jpg"}),
     ("meta.visited:<=2021-06-01", {"IMG_0001.jpg", "IMG_0002.jpg"}),
     ("meta.visited:>2021-05", {"IMG_0002.jpg"}),
+    ("meta.visited:2021-05-17..2021-05-31", {"IMG_0001.jpg"}),
+    ("meta.visited:2021..2021", {"IMG_0001.jpg", "IMG_0002.jpg"}),
+    ("meta.rating:3..4.5", {"IMG_0002.jpg", "holiday.png"}),
+    ("meta.built:1800..1900", {"square.webp"}),
 ]
 
 

@@ -24,6 +24,7 @@ from imagerepo_tui.repository import (
     ImageRepository,
     NewMetadata,
     UploadResult,
+    check_meta,
     find_upload_files,
     parse_meta,
 )
@@ -110,6 +111,15 @@ def metadata_pairs(assignments: Iterable[str] | None) -> dict[str, Any]:
         return dict(parse_meta(item) for item in assignments or ())
     except ImageRepoError as error:
         raise UsageError(str(error)) from None
+
+
+def unmeta_keys(keys: Iterable[str] | None) -> list[str]:
+    """--unmeta keys, checked before any image is touched (a bad one is a usage error)."""
+    try:
+        check_meta({}, keys or ())
+    except ImageRepoError as error:
+        raise UsageError(str(error)) from None
+    return list(keys or ())
 
 
 # -- upload ------------------------------------------------------------------------------
@@ -241,6 +251,7 @@ def cmd_update(repo: ImageRepository, args: argparse.Namespace, out: Output) -> 
 
 def cmd_edit(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None:
     meta = metadata_pairs(args.meta)
+    unset_meta = unmeta_keys(args.unmeta)
     ids, count = targets(repo, args)
     edited: list[dict[str, Any]] = []
 
@@ -252,7 +263,7 @@ def cmd_edit(repo: ImageRepository, args: argparse.Namespace, out: Output) -> No
             add_tags=args.tag or (),
             remove_tags=args.untag or (),
             meta=meta,
-            unset_meta=args.unmeta or (),
+            unset_meta=unset_meta,
         )
         edited.append(image.to_json())
         if not out.as_json and count == 1:
