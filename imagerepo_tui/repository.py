@@ -697,6 +697,7 @@ class ImageRepository:
         self._images.cleanup_abandoned()
         pending: deque[tuple[FileEntry, Future[UploadResult] | None]] = deque()
         reported: set[str] = set()
+        lost: list[DatabaseUnavailableError] = []
         source = iter(entries)
         with ThreadPoolExecutor(max_workers=_UPLOAD_WORKERS, thread_name_prefix="upload") as pool:
             try:
@@ -706,7 +707,9 @@ class ImageRepository:
                         if entry is None:
                             break
                         job = (
-                            None if entry.error else pool.submit(self._upload_one, entry, metadata)
+                            None
+                            if entry.error
+                            else pool.submit(self._upload_one, entry, metadata, lost)
                         )
                         pending.append((entry, job))
                     if not pending:
@@ -718,8 +721,19 @@ class ImageRepository:
                     if job is not None:
                         job.cancel()
 
-    def _upload_one(self, entry: FileEntry, metadata: NewMetadata) -> UploadResult:
-        return self._store_prepared(self._prepare(entry), metadata)
+    def _upload_one(
+        self, entry: FileEntry, metadata: NewMetadata, lost: list[DatabaseUnavailableError]
+    ) -> UploadResult:
+        # Once one file has found the database gone, the files queued behind it give up
+        # at once: each would otherwise wait out a server-selection timeout before the
+        # batch could stop (workers pick up queued files before they can be cancelled).
+        if lost:
+            raise DatabaseUnavailableError(str(lost[0]))
+        try:
+            return self._store_prepared(self._prepare(entry), metadata)
+        except DatabaseUnavailableError as error:
+            lost.append(error)
+            raise
 
     @staticmethod
     def _result_of(entry: FileEntry, job: Future[UploadResult] | None) -> UploadResult:

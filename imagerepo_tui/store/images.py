@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pymongo
 from bson import ObjectId
 from gridfs import GridFSBucket
 from gridfs.errors import NoFile
@@ -19,6 +20,8 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import (
     ConnectionFailure,
     DuplicateKeyError,
+    ExecutionTimeout,
+    NetworkTimeout,
     OperationFailure,
     PyMongoError,
     ServerSelectionTimeoutError,
@@ -38,6 +41,8 @@ SEQ_COUNTER = "image_seq"
 LIST_PROJECTION = {"thumbnail": 0}
 # A claim whose writer we cannot check (another host) is trusted this long.
 CLAIM_LEASE = timedelta(hours=1)
+# How long best-effort cleanup after a failed write may take before giving up.
+CLEANUP_TIMEOUT_S = 1.5
 _HOST = socket.gethostname()
 
 
@@ -135,19 +140,22 @@ class ImageStore:
         image without its original.
         """
         self._inflight.discard(file_id)
-        for attempt in (1, 2):
-            try:
-                if self.images.count_documents({"file_id": file_id}, limit=1) == 0:
-                    self._delete_file(file_id)
-                GridfsClaim.objects(file_id=file_id).delete()
-                return
-            except ServerSelectionTimeoutError:
-                return  # the server is gone: don't wait out a second timeout
-            except PyMongoError:
-                # Once more, like a driver's retryable write: a dropped pooled
-                # connection is replaced by a fresh one. All of it is idempotent.
-                if attempt == 2:
+        # Bounded: when the server is gone, the error that brought us here is what the
+        # user must hear about, promptly, not after another full selection timeout.
+        with pymongo.timeout(CLEANUP_TIMEOUT_S):
+            for attempt in (1, 2):
+                try:
+                    if self.images.count_documents({"file_id": file_id}, limit=1) == 0:
+                        self._delete_file(file_id)
+                    GridfsClaim.objects(file_id=file_id).delete()
                     return
+                except (ServerSelectionTimeoutError, ExecutionTimeout, NetworkTimeout):
+                    return  # the server is gone or not answering: leave it to cleanup
+                except PyMongoError:
+                    # Once more, like a driver's retryable write: a dropped pooled
+                    # connection is replaced by a fresh one. All of it is idempotent.
+                    if attempt == 2:
+                        return
 
     def _release_quietly(self, file_id: ObjectId) -> None:
         """Drop the claim on a file an image now uses. The write it guarded is done,
