@@ -6,6 +6,10 @@ import argparse
 import hashlib
 import io
 import json
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +18,7 @@ from bson import ObjectId
 
 from imagerepo_tui.cli import build_parser
 from tests.sample_images import encode, jpeg_bytes, picture, write
-from tests.support import assert_no_traceback, run_main, upload_lines
+from tests.support import assert_no_traceback, run_cli, run_main, upload_lines
 
 LS_FIELDS = {
     "id",
@@ -527,3 +531,51 @@ def test_global_options_before_or_after_the_subcommand(cli, db_uri: str, capsys)
     # ``cli`` already puts --db first; here it comes after the subcommand.
     status = run_main(["ls", "--json", "--db", db_uri])
     assert status == 0 and capsys.readouterr().out == "[]\n"
+
+
+# -- end to end, as a separate process ------------------------------------------------------
+
+
+def test_end_to_end_exit_statuses(db_uri: str, tmp_path: Path) -> None:
+    good = write(tmp_path / "good.jpg", jpeg_bytes(seed=70))
+    bad = write(tmp_path / "bad.jpg", b"not an image")
+    done = run_cli("--db", db_uri, "upload", str(good), str(bad))
+    assert done.returncode == 1
+    assert_no_traceback(done.stderr)
+    [image_id] = upload_lines(done.stdout).values()
+    assert f"error: {bad}: a text file, not an image" in done.stderr
+
+    done = run_cli("--db", db_uri, "upload", str(good))
+    assert done.returncode == 0
+    assert done.stdout == f"{image_id}  {good}  (duplicate)\n"
+
+    done = run_cli("--db", db_uri, "ls", "--json")
+    assert done.returncode == 0 and [i["id"] for i in json.loads(done.stdout)] == [image_id]
+    assert run_cli("--db", db_uri, "info", "0" * 24).returncode == 1
+    assert run_cli("--db", db_uri, "ls", "--limit", "x").returncode == 2
+    assert run_cli("--db", db_uri, "delete", image_id).returncode == 2  # stdin: not a tty
+    assert run_cli("--db", db_uri, "info", image_id).returncode == 0
+
+
+def test_end_to_end_delete_asks_on_a_real_terminal(db_uri: str, tmp_path: Path) -> None:
+    photo = write(tmp_path / "t.jpg", jpeg_bytes(seed=71))
+    image_id = upload_lines(run_cli("--db", db_uri, "upload", str(photo)).stdout)[str(photo)]
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "imagerepo_tui", "--db", db_uri, "delete", image_id],
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.write(controller, b"y\n")
+        out, err = process.communicate(timeout=60)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert process.returncode == 0, err
+    assert "Move to the trash 1 image(s): t.jpg? [y/N]" in err
+    assert out == f"{image_id}  t.jpg  (moved to the trash)\n"
+    done = run_cli("--db", db_uri, "ls", "--json")
+    assert json.loads(done.stdout) == []
