@@ -1,0 +1,231 @@
+"""ImageRepoApp and its one factory, shared by the CLI, the tests and the screenshots.
+
+The app paints first and connects in a thread worker; the connection state is on
+the status line. Every worker reports errors through ``report_errors`` to one
+handler, ``ImageRepoApp.handle_error``: a lost database is shown and retried, any
+other error becomes a notification — never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.timer import Timer
+
+from imagerepo_tui.config import Settings
+from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
+from imagerepo_tui.repository import ImageRepository
+from imagerepo_tui.store.connection import redact_uri
+from imagerepo_tui.tui.commands import ActionsProvider
+from imagerepo_tui.tui.keymap import load_keymap
+from imagerepo_tui.tui.screens.browse import BrowseScreen
+from imagerepo_tui.tui.widgets.preview import GRAPHICS_CHOICES
+
+log = logging.getLogger(__name__)
+RETRY_SECONDS = 3.0
+RepositoryFactory = Callable[[Settings], ImageRepository]
+
+
+def report_error_from_thread(app: App[Any], error: BaseException) -> None:
+    """Hand an error from a worker thread to the app's one handler."""
+    with contextlib.suppress(RuntimeError):  # the app is closing
+        app.call_from_thread(app.handle_error, error)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def report_errors(app: App[Any], on_error: Callable[[], None] | None = None) -> Iterator[None]:
+    """Wrap a worker's body: any exception goes to ``handle_error`` on the UI thread."""
+    try:
+        yield
+    except Exception as error:
+        if on_error is not None:
+            try:
+                app.call_from_thread(on_error)
+            except RuntimeError:
+                return
+        report_error_from_thread(app, error)
+
+
+def describe_database(settings: Settings) -> str:
+    """What the status line says before the store can (never a password)."""
+    if settings.db_uri:
+        return redact_uri(settings.db_uri)
+    return f"embedded {settings.data_dir}"
+
+
+class ImageRepoApp(App[int]):
+    """The image library's TUI."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "imagerepo-tui"
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "toggle_keys", "Keys", id="app.keys"),
+        Binding("ctrl+p", "command_palette", "Commands", id="app.command_palette", show=False),
+    ]
+
+    connection: reactive[str] = reactive("connecting")
+    image_count: reactive[int | None] = reactive(None)
+    db_description: reactive[str] = reactive("")
+    activity: reactive[str] = reactive("")
+
+    def __init__(
+        self,
+        settings: Settings,
+        graphics: str = "auto",
+        repository_factory: RepositoryFactory | None = None,
+    ) -> None:
+        super().__init__()
+        if graphics not in GRAPHICS_CHOICES:
+            raise ValueError(f"graphics must be one of {', '.join(GRAPHICS_CHOICES)}")
+        self.settings = settings
+        self.graphics = graphics
+        self.repository: ImageRepository | None = None
+        self._factory = repository_factory or ImageRepository.open
+        self._connecting = False
+        self._retry_timer: Timer | None = None
+        self.db_description = describe_database(settings)
+
+    # -- start-up -----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        keymap, problem = load_keymap()
+        if keymap:
+            self.set_keymap(keymap)
+        if problem:
+            self.notify(problem, title="Keymap", severity="warning")
+        self.install_screen(BrowseScreen(self.graphics), name="browse")
+        self.push_screen("browse")
+        self._connect()
+
+    @property
+    def browse(self) -> BrowseScreen:
+        return self.get_screen("browse", BrowseScreen)
+
+    def _connect(self) -> None:
+        if self._connecting:
+            return  # an attempt is still waiting on its timeout
+        self._connecting = True
+        if self.repository is None:
+            self.connection = "connecting" if self.connection != "unreachable" else "unreachable"
+        self._open_repository()
+
+    @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
+    def _open_repository(self) -> None:
+        """Open (or, when already open, ping) the database, off the UI thread."""
+        current = self.repository
+        if current is not None:
+            try:
+                self._call(self._connected, current, current.count())
+                return
+            except DatabaseUnavailableError:
+                pass  # reopen: an embedded server that died must be started again
+        try:
+            repository = self._factory(self.settings)
+            count = repository.count()
+        except Exception as error:
+            self._call(self._connect_failed, error)
+        else:
+            self._call(self._connected, repository, count)
+
+    def _call(self, callback: Callable[..., None], *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the app is closing
+            self.call_from_thread(callback, *args)
+
+    def _connected(self, repository: ImageRepository, count: int) -> None:
+        self._connecting = False
+        fresh = repository is not self.repository or self.connection != "connected"
+        self.repository = repository
+        self.db_description = repository.database_description
+        self.image_count = count
+        was_down = self.connection == "unreachable"
+        self.connection = "connected"
+        self._stop_retrying()
+        if was_down:
+            self.notify("The database is back.", title="Connected")
+        if fresh:
+            self.browse.on_repository(repository)
+
+    def _connect_failed(self, error: BaseException) -> None:
+        self._connecting = False
+        # Opening again closed any earlier client: forget it, the next try opens anew.
+        self.repository = None
+        if isinstance(error, ImageRepoError) and not isinstance(error, DatabaseUnavailableError):
+            error = DatabaseUnavailableError(str(error))  # e.g. a bad URI: still "unreachable"
+        self.handle_error(error)
+
+    # -- the one error handler ----------------------------------------------------------
+
+    def handle_error(self, error: BaseException) -> None:
+        """Every worker's failure ends here, on the UI thread."""
+        if isinstance(error, DatabaseUnavailableError):
+            self._database_lost(str(error))
+        elif isinstance(error, ImageRepoError):
+            self.notify(str(error), title="Error", severity="error", markup=False)
+        else:
+            log.exception("unexpected error in a worker", exc_info=error)
+            self.notify(
+                f"Unexpected error: {type(error).__name__}: {error}",
+                title="Error",
+                severity="error",
+                markup=False,
+            )
+
+    def _database_lost(self, message: str) -> None:
+        if self.connection != "unreachable":
+            self.notify(
+                f"{message}. Retrying every {RETRY_SECONDS:.0f} s.",
+                title="Database unreachable",
+                severity="error",
+                timeout=8,
+                markup=False,
+            )
+        self.connection = "unreachable"
+        if self._retry_timer is None:
+            self._retry_timer = self.set_interval(RETRY_SECONDS, self._connect)
+
+    def _stop_retrying(self) -> None:
+        if self._retry_timer is not None:
+            self._retry_timer.stop()
+            self._retry_timer = None
+
+    # -- actions ------------------------------------------------------------------------
+
+    def action_toggle_keys(self) -> None:
+        """Show or hide the keys of the focused pane."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def on_unmount(self) -> None:
+        repository, self.repository = self.repository, None
+        if repository is not None:
+            try:
+                repository.close()
+            except Exception:  # closing a dead connection must not turn into a traceback
+                log.debug("closing the repository failed", exc_info=True)
+
+
+def make_app(
+    settings: Settings,
+    graphics: str = "auto",
+    repository_factory: RepositoryFactory | None = None,
+) -> ImageRepoApp:
+    """The one way to build the app: the CLI, the tests and the screenshot script."""
+    return ImageRepoApp(settings, graphics=graphics, repository_factory=repository_factory)
+
+
+def run_app(settings: Settings, graphics: str = "auto") -> int:
+    app = make_app(settings, graphics=graphics)
+    result = app.run()
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,1 @@
+"""Screens of the TUI: browse (main), upload picker, full preview, modals."""

@@ -1,0 +1,282 @@
+"""The main screen: gallery, preview and metadata panes, status line and keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from imagerepo_tui.errors import DatabaseUnavailableError
+from imagerepo_tui.repository import ImageInfo, ImageRepository, find_upload_files
+from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.paths import human_size, looks_like_image, parse_pasted_paths
+from imagerepo_tui.tui.screens.modals import ConfirmScreen, EditScreen, ExportScreen
+from imagerepo_tui.tui.screens.preview import FullPreviewScreen
+from imagerepo_tui.tui.screens.upload import (
+    PickFileScreen,
+    UploadPickerScreen,
+    UploadRequest,
+    UploadScreen,
+)
+from imagerepo_tui.tui.widgets.gallery import Gallery, header_text
+from imagerepo_tui.tui.widgets.metadata import MetadataPane
+from imagerepo_tui.tui.widgets.preview import PreviewPane
+from imagerepo_tui.tui.widgets.status import StatusLine
+
+if TYPE_CHECKING:
+    from imagerepo_tui.tui.app import ImageRepoApp
+
+
+class GalleryHeader(Static):
+    """Column titles above the gallery, sized like its rows."""
+
+    def on_resize(self) -> None:
+        self.update(header_text(self.size.width))
+
+
+class BrowseScreen(Screen[None]):
+    """Browse the library; every change goes through a modal and a worker."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open_preview", "View", id="browse.view"),
+        Binding("u", "upload", "Upload", id="browse.upload"),
+        Binding("e", "edit", "Edit", id="browse.edit"),
+        Binding("r", "replace", "Replace", id="browse.replace"),
+        Binding("x", "export", "Export", id="browse.export"),
+        Binding("d,delete", "delete", "Trash", id="browse.delete"),
+        Binding("D,shift+delete", "purge", "Delete for good", id="browse.purge", show=False),
+        Binding("ctrl+r", "refresh", "Refresh", id="browse.refresh", show=False),
+        Binding("tab", "app.focus_next", "Next pane", id="browse.next_pane", show=False),
+    ]
+
+    app: ImageRepoApp  # type: ignore[assignment]
+
+    def __init__(self, graphics: str) -> None:
+        super().__init__()
+        self.graphics = graphics
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        with Horizontal(id="panes"):
+            with Vertical(id="gallery-pane"):
+                yield GalleryHeader(id="gallery-header", markup=False)
+                yield Gallery(id="gallery")
+            with Vertical(id="side"):
+                yield PreviewPane(self.graphics, id="preview")
+                with VerticalScroll(id="metadata-scroll"):
+                    yield MetadataPane(id="metadata")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.gallery.border_title = "Images"
+        self.preview.border_title = "Preview"
+        self.query_one("#metadata-scroll").border_title = "Details"
+        self.metadata.show(None)
+        self.gallery.focus()
+
+    @property
+    def gallery(self) -> Gallery:
+        return self.query_one(Gallery)
+
+    @property
+    def metadata(self) -> MetadataPane:
+        return self.query_one(MetadataPane)
+
+    @property
+    def preview(self) -> PreviewPane:
+        return self.query_one(PreviewPane)
+
+    def on_repository(self, repository: ImageRepository) -> None:
+        """Connected (or reconnected): read the list again."""
+        self.gallery.reload(repository)
+
+    # -- what the gallery says ----------------------------------------------------------
+
+    @on(Gallery.Highlighted)
+    def _highlighted(self, event: Gallery.Highlighted) -> None:
+        self.metadata.show(event.info)
+        self.preview.show(event.info)
+        screen = self.app.screen
+        if isinstance(screen, FullPreviewScreen):
+            screen.show(event.info)
+
+    @on(Gallery.Counted)
+    def _counted(self, event: Gallery.Counted) -> None:
+        self.app.image_count = event.total
+
+    def _selected(self) -> ImageInfo | None:
+        info = self.gallery.current
+        if info is None:
+            self.notify("No image selected.", severity="warning")
+        return info
+
+    def _repository(self) -> ImageRepository | None:
+        if self.app.repository is None:
+            self.notify("The database is not connected yet.", severity="warning")
+        return self.app.repository
+
+    # -- viewing ------------------------------------------------------------------------
+
+    def action_open_preview(self) -> None:
+        info = self._selected()
+        if info is not None:
+            self.app.push_screen(FullPreviewScreen(self.gallery, self.graphics, info))
+
+    def action_refresh(self) -> None:
+        if self._repository() is not None:
+            self.gallery.reload(self.app.repository)
+
+    # -- uploading ----------------------------------------------------------------------
+
+    def action_upload(self) -> None:
+        if self._repository() is not None:
+            self.app.push_screen(UploadPickerScreen(self.graphics), self._upload_chosen)
+
+    def _upload_chosen(self, request: UploadRequest | None) -> None:
+        if request is None:
+            return
+        if request.recursive:
+            self.confirm_paths(list(request.paths))  # says how many images first
+        else:
+            self.start_upload(list(request.paths), recursive=False)
+
+    def start_upload(self, paths: list[Path], *, recursive: bool) -> None:
+        self.app.push_screen(UploadScreen(paths, recursive=recursive, gallery=self.gallery))
+
+    def on_paste(self, event: events.Paste) -> None:
+        """Paths pasted or dropped into the terminal: confirm, then upload."""
+        paths = parse_pasted_paths(event.text)
+        if not paths:
+            if event.text.strip():
+                self.notify("The paste names no existing file or folder.", severity="warning")
+            return
+        event.stop()
+        if self._repository() is not None:
+            self.confirm_paths(paths)
+
+    @work(thread=True, exclusive=True, group="count-files", exit_on_error=False)
+    def confirm_paths(self, paths: list[Path]) -> None:
+        """Count what the paths hold (folders recursively), then ask."""
+        from imagerepo_tui.tui.app import report_errors
+
+        with report_errors(self.app):
+            files = [e for e in find_upload_files(paths, recursive=True) if not e.error]
+            images = [e for e in files if looks_like_image(e.path) or e.path in paths]
+            total = sum(e.size for e in images)
+            self.app.call_from_thread(self._ask_upload, paths, len(images), total)
+
+    def _ask_upload(self, paths: list[Path], count: int, total: int) -> None:
+        if count == 0:
+            self.notify("No image files there.", severity="warning")
+            return
+        names = ", ".join(visible(str(p)) for p in paths[:3]) + (" …" if len(paths) > 3 else "")
+        question = Text(
+            f"Upload {count} image{'s' if count != 1 else ''} ({human_size(total)}) from {names}?"
+        )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.start_upload(paths, recursive=True)
+
+        self.app.push_screen(ConfirmScreen(question, yes_label="Upload"), answer)
+
+    # -- changing -----------------------------------------------------------------------
+
+    def action_delete(self, purge: bool = False) -> None:
+        """Move to the trash (restorable), or with ``purge`` delete for good, bytes too."""
+        info = self._selected()
+        if info is None or self._repository() is None:
+            return
+        name = (visible(info.title or info.filename), "bold")
+        if purge:
+            question = Text.assemble(
+                "Delete ",
+                name,
+                f" ({info.id}) for good, its stored bytes too? ",
+                ("This cannot be undone.", "bold red"),
+            )
+        else:
+            question = Text.assemble("Move ", name, f" ({info.id}) to the trash?")
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._delete(info, purge)
+
+        label = "Delete for good" if purge else "Move to trash"
+        self.app.push_screen(ConfirmScreen(question, yes_label=label, danger=True), answer)
+
+    def action_purge(self) -> None:
+        self.action_delete(purge=True)
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def _delete(self, info: ImageInfo, purge: bool) -> None:
+        from imagerepo_tui.tui.app import report_errors
+
+        with report_errors(self.app):
+            repository = self.app.repository
+            if repository is None:
+                raise DatabaseUnavailableError("the database is not connected")
+            repository.delete(info.id)
+            if purge:
+                repository.purge(info.id)
+            self.app.call_from_thread(self._deleted, info, purge)
+
+    def _deleted(self, info: ImageInfo, purge: bool) -> None:
+        self.gallery.remove(info.id)
+        where = "for good" if purge else "to the trash (imagerepo-tui restore brings it back)"
+        verb = "Deleted" if purge else "Moved"
+        self.notify(f"{verb} {visible(info.filename)} {where}", markup=False)
+
+    def action_edit(self) -> None:
+        info = self._selected()
+        if info is None or self._repository() is None:
+            return
+
+        def answer(changes: dict[str, object] | None) -> None:
+            if changes:
+                self._edit(info, changes)
+
+        self.app.push_screen(EditScreen(info), answer)
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def _edit(self, info: ImageInfo, changes: dict[str, object]) -> None:
+        from imagerepo_tui.tui.app import report_errors
+
+        with report_errors(self.app):
+            updated = self.app.repository.edit(info.id, **changes)  # type: ignore[union-attr,arg-type]
+            self.app.call_from_thread(self._changed, updated, "Saved")
+
+    def _changed(self, info: ImageInfo, verb: str) -> None:
+        self.gallery.update_info(info)
+        self.notify(f"{verb} {visible(info.filename)}", markup=False)
+
+    def action_replace(self) -> None:
+        info = self._selected()
+        if info is None or self._repository() is None:
+            return
+
+        def chosen(request: UploadRequest | None) -> None:
+            if request is not None:
+                self._replace(info, request.paths[0])
+
+        self.app.push_screen(PickFileScreen(self.graphics), chosen)
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def _replace(self, info: ImageInfo, path: Path) -> None:
+        from imagerepo_tui.tui.app import report_errors
+
+        with report_errors(self.app):
+            updated = self.app.repository.replace_content(info.id, path)  # type: ignore[union-attr]
+            self.app.call_from_thread(self._changed, updated, "Replaced the content of")
+
+    def action_export(self) -> None:
+        info = self._selected()
+        if info is not None and self._repository() is not None:
+            self.app.push_screen(ExportScreen(info))

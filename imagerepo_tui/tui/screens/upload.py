@@ -1,0 +1,345 @@
+"""Uploading: a file picker (DirectoryTree filtered to images, several marked with
+space), a single-file picker for replacing content, and the progress screen."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from PIL import Image as PILImage
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DirectoryTree, Footer, ProgressBar, RichLog, Static
+from textual.widgets._tree import TreeNode
+from textual.widgets.directory_tree import DirEntry
+
+from imagerepo_tui import imaging
+from imagerepo_tui.errors import DatabaseUnavailableError
+from imagerepo_tui.repository import (
+    FileEntry,
+    UploadResult,
+    find_upload_files,
+    read_upload_file,
+)
+from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.paths import human_size, looks_like_image
+from imagerepo_tui.tui.widgets.gallery import Gallery
+from imagerepo_tui.tui.widgets.preview import get_cell_size, image_widget_class
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """What the picker chose: marked files, or one folder to import recursively."""
+
+    paths: tuple[Path, ...]
+    recursive: bool = False
+
+
+class ImageTree(DirectoryTree):
+    """A DirectoryTree of folders and image files, with marks."""
+
+    # The tree's own space binding (expand) would win over the screen's: take it here.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "screen.mark", "Mark", id="picker.mark")
+    ]
+
+    def __init__(self, path: Path, *, id: str | None = None) -> None:
+        self.show_all = False
+        self.marked: dict[Path, int] = {}  # path -> size in bytes
+        super().__init__(path, id=id)
+
+    def filter_paths(self, paths: Any) -> list[Path]:
+        shown = []
+        for path in paths:
+            if path.name.startswith("."):
+                continue  # hidden files: caches and sidecars, never wanted here
+            try:
+                if path.is_dir() or self.show_all or looks_like_image(path):
+                    shown.append(path)
+            except OSError:
+                continue
+        return shown
+
+    def render_label(self, node: TreeNode[DirEntry], base_style: Any, style: Any) -> Text:
+        label = super().render_label(node, base_style, style)
+        if node.data is not None and node.data.path in self.marked:
+            return Text.assemble(("✓ ", "bold green"), label)
+        return label
+
+
+class FilePreview(Vertical):
+    """Preview and facts of a local file, decoded in a worker."""
+
+    def __init__(self, graphics: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._image_class = image_widget_class(graphics)
+        self._path: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        if self._image_class is not None:
+            yield self._image_class(None, classes="preview-image")
+        yield Static("", id="file-facts", markup=False)
+
+    def show(self, path: Path | None) -> None:
+        self._path = path
+        if path is None or path.is_dir():
+            self._apply(path, None, "" if path is None else f"Folder {visible(str(path))}")
+            return
+        cell = get_cell_size()
+        box = (max(1, self.size.width) * cell.width, max(1, self.size.height - 3) * cell.height)
+        self._load(path, box)
+
+    @work(thread=True, exclusive=True, group="file-preview", exit_on_error=False)
+    def _load(self, path: Path, box: tuple[int, int]) -> None:
+        max_bytes = self.app.settings.max_file_bytes  # type: ignore[attr-defined]
+        image: PILImage.Image | None = None
+        try:
+            data = read_upload_file(path, max_bytes)
+            facts = imaging.inspect_image(data, max_pixels=self.app.settings.max_pixels)  # type: ignore[attr-defined]
+            image = imaging.render_preview(data, box)
+            text = f"{facts.format}  {facts.width}×{facts.height}  {human_size(len(data))}"
+        except Exception as error:  # any bad file is a message here, not a crash
+            text = f"not uploadable: {error}"
+        with contextlib.suppress(RuntimeError):  # the app is closing
+            self.app.call_from_thread(self._apply, path, image, f"{visible(path.name)}\n{text}")
+
+    def _apply(self, path: Path | None, image: PILImage.Image | None, text: str) -> None:
+        if path != self._path:
+            return  # the highlight moved on meanwhile
+        if self._image_class is not None:
+            self.query_one(".preview-image").image = image  # type: ignore[attr-defined]
+        self.query_one("#file-facts", Static).update(Text(text))
+
+
+class UploadPickerScreen(Screen[UploadRequest | None]):
+    """Pick images to upload: space marks files, f imports the highlighted folder."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s,U", "upload", "Upload marked", id="picker.upload"),
+        Binding("f", "folder", "Upload folder", id="picker.folder"),
+        Binding("a", "toggle_all", "All files", id="picker.all_files"),
+        Binding("backspace", "parent", "Parent folder", id="picker.parent"),
+        Binding("escape", "cancel", "Cancel", id="picker.cancel"),
+    ]
+    TITLE_TEXT = "Upload images: space marks files, ctrl+s uploads, f imports a whole folder"
+
+    def __init__(self, graphics: str, start: Path | None = None) -> None:
+        super().__init__()
+        self.graphics = graphics
+        self.start = start or Path.cwd()
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.TITLE_TEXT, id="picker-title", markup=False)
+        with Horizontal(id="picker-panes"):
+            yield ImageTree(self.start, id="tree")
+            yield FilePreview(self.graphics, id="file-preview")
+        with Horizontal(id="picker-actions"):
+            yield Static("", id="picker-summary", markup=False)
+            yield Button("Upload 0 files", variant="primary", id="upload", disabled=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.tree.focus()
+        self._summarise()
+
+    @property
+    def tree(self) -> ImageTree:
+        return self.query_one(ImageTree)
+
+    def _highlighted_path(self) -> Path | None:
+        node = self.tree.cursor_node
+        return node.data.path if node is not None and node.data is not None else None
+
+    @on(DirectoryTree.NodeHighlighted)
+    def _highlight(self, event: DirectoryTree.NodeHighlighted[DirEntry]) -> None:
+        data = event.node.data
+        self.query_one(FilePreview).show(data.path if data is not None else None)
+
+    @on(DirectoryTree.FileSelected)
+    def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
+        event.stop()
+        self._toggle(event.path)
+
+    def _toggle(self, path: Path) -> None:
+        tree = self.tree
+        if path in tree.marked:
+            del tree.marked[path]
+        else:
+            try:
+                tree.marked[path] = path.stat().st_size
+            except OSError as error:
+                self.notify(f"cannot read {visible(str(path))}: {error.strerror}", markup=False)
+                return
+        tree.refresh()
+        self._summarise()
+
+    def _summarise(self) -> None:
+        marked = self.tree.marked
+        count, size = len(marked), sum(marked.values())
+        label = f"Upload {count} file{'s' if count != 1 else ''} ({human_size(size)})"
+        button = self.query_one("#upload", Button)
+        button.label = label
+        button.disabled = count == 0
+        where = visible(str(self.tree.path))
+        shown = "all files" if self.tree.show_all else "image files"
+        self.query_one("#picker-summary", Static).update(Text(f"{where}  ·  showing {shown}"))
+
+    def action_mark(self) -> None:
+        path = self._highlighted_path()
+        if path is not None and not path.is_dir():
+            self._toggle(path)
+            self.tree.action_cursor_down()
+
+    @on(Button.Pressed, "#upload")
+    def action_upload(self) -> None:
+        marked = tuple(self.tree.marked)
+        if not marked:
+            path = self._highlighted_path()
+            if path is None or path.is_dir():
+                self.notify("Mark files with space first (or f for a whole folder).")
+                return
+            marked = (path,)
+        self.dismiss(UploadRequest(marked))
+
+    def action_folder(self) -> None:
+        path = self._highlighted_path()
+        if path is not None and not path.is_dir():
+            path = path.parent
+        if path is not None:
+            self.dismiss(UploadRequest((path,), recursive=True))
+
+    def action_toggle_all(self) -> None:
+        self.tree.show_all = not self.tree.show_all
+        self.tree.reload()
+        self._summarise()
+
+    def action_parent(self) -> None:
+        tree = self.tree
+        tree.path = Path(tree.path).resolve().parent
+        self._summarise()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PickFileScreen(UploadPickerScreen):
+    """Pick one image file (to replace an image's content): enter chooses."""
+
+    TITLE_TEXT = "Replace content: enter chooses a file, escape cancels"
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#picker-actions").display = False
+
+    def _toggle(self, path: Path) -> None:
+        self.dismiss(UploadRequest((path,)))
+
+    def action_mark(self) -> None:
+        path = self._highlighted_path()
+        if path is not None and not path.is_dir():
+            self._toggle(path)
+
+    def action_folder(self) -> None:
+        self.notify("Choose one file to replace the content with.")
+
+
+class UploadScreen(ModalScreen[None]):
+    """Uploads in a worker: progress bar, one line per file, escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel / close", id="upload.cancel")
+    ]
+
+    def __init__(self, paths: list[Path], *, recursive: bool, gallery: Gallery) -> None:
+        super().__init__()
+        self.paths = paths
+        self.recursive = recursive
+        self.gallery = gallery
+        self.cancel_event = threading.Event()
+        self.running = True
+        self.counts = {"created": 0, "duplicate": 0, "error": 0}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Static("Uploading…", id="upload-title", markup=False)
+            yield ProgressBar(id="upload-progress", show_eta=False)
+            yield RichLog(id="upload-log", markup=False, wrap=False, max_lines=2000)
+            yield Static("escape cancels", id="upload-hint", markup=False)
+
+    def on_mount(self) -> None:
+        self._upload()
+
+    def _entries(self) -> list[FileEntry]:
+        found = find_upload_files(self.paths, recursive=self.recursive)
+        if not self.recursive:
+            return list(found)
+        # In folders only image-looking files are meant; named files are always tried.
+        wanted = set(self.paths)
+        return [e for e in found if e.path in wanted or looks_like_image(e.path)]
+
+    @work(thread=True, exclusive=True, group="upload", exit_on_error=False)
+    def _upload(self) -> None:
+        from imagerepo_tui.tui.app import report_errors
+
+        with report_errors(self.app, on_error=lambda: self._finished(failed=True)):
+            entries = self._entries()
+            total = sum(entry.size for entry in entries)
+            self.app.call_from_thread(self._started, len(entries), total)
+            repository = self.app.repository  # type: ignore[attr-defined]
+            if repository is None:
+                raise DatabaseUnavailableError("the database is not connected")
+            results = repository.upload_files(entries)
+            try:
+                for result in results:
+                    self.app.call_from_thread(self._result, result)
+                    if self.cancel_event.is_set():
+                        break
+            finally:
+                results.close()  # stops the read-ahead of files not yet stored
+            self.app.call_from_thread(self._finished)
+
+    def _started(self, count: int, total: int) -> None:
+        self.query_one(ProgressBar).update(total=max(1, total), progress=0)
+        title = f"Uploading {count} file{'s' if count != 1 else ''} ({human_size(total)})…"
+        self.query_one("#upload-title", Static).update(Text(title))
+        if count == 0:
+            self.query_one(ProgressBar).update(total=1, progress=1)
+
+    def _result(self, result: UploadResult) -> None:
+        self.counts[result.status] += 1
+        self.query_one(ProgressBar).advance(max(1, result.size))
+        name = visible(str(result.path))
+        if result.status == "created" and result.image is not None:
+            line = Text.assemble(("created    ", "green"), name)
+            self.gallery.add_new(result.image)
+        elif result.status == "duplicate":
+            line = Text.assemble(("duplicate  ", "yellow"), name)
+        else:
+            line = Text.assemble(("refused    ", "red"), name, (f": {result.error}", "red"))
+        self.query_one(RichLog).write(line)
+
+    def _finished(self, failed: bool = False) -> None:
+        self.running = False
+        c = self.counts
+        verb = "Stopped" if failed or self.cancel_event.is_set() else "Done"
+        summary = (
+            f"{verb}: {c['created']} created, {c['duplicate']} duplicate, {c['error']} refused"
+        )
+        self.query_one("#upload-title", Static).update(Text(summary, style="bold"))
+        self.query_one("#upload-hint", Static).update(Text("escape closes"))
+        if not failed and not self.cancel_event.is_set():
+            self.query_one(ProgressBar).update(progress=self.query_one(ProgressBar).total or 1)
+
+    def action_cancel(self) -> None:
+        if self.running:
+            self.cancel_event.set()
+            self.query_one("#upload-hint", Static).update(Text("cancelling…"))
+        else:
+            self.dismiss(None)

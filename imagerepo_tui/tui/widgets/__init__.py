@@ -1,0 +1,1 @@
+"""Widgets of the main screen: gallery, preview pane, metadata pane, status line."""

@@ -1,0 +1,380 @@
+"""The gallery: a virtual list of every image, fetched a page at a time as rows show.
+
+Built on the Line API (``ScrollView.render_line``) so 100,000 rows cost what the
+screen shows. Rows come from two keyset-paged chains: ``head`` from the newest
+image down, ``tail`` from the oldest up (so End does not walk every page). When
+the chains meet the list is complete and the count exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import work
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.worker import get_current_worker
+
+from imagerepo_tui.repository import ImageInfo, ImageRepository, Page
+from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.paths import human_size
+
+PAGE_ROWS = 100
+# Rows beyond the visible ones worth fetching ahead, so scrolling rarely waits.
+LOOKAHEAD = 40
+
+
+@dataclass
+class Rows:
+    """What is known of the list: two loaded chains and the (estimated) total."""
+
+    total: int = 0
+    head: list[ImageInfo] = field(default_factory=list)
+    tail: list[ImageInfo] = field(default_factory=list)  # tail[0] is the oldest
+    head_cursor: int | None = None
+    tail_cursor: int | None = None
+    complete: bool = False
+
+    def get(self, row: int) -> ImageInfo | None:
+        if row < len(self.head):
+            return self.head[row]
+        from_end = self.total - 1 - row
+        if 0 <= from_end < len(self.tail):
+            return self.tail[from_end]
+        return None
+
+    def find(self, image_id: str) -> int | None:
+        for index, info in enumerate(self.head):
+            if info.id == image_id:
+                return index
+        for index, info in enumerate(self.tail):
+            if info.id == image_id:
+                return self.total - 1 - index
+        return None
+
+    def add_head(self, page: Page) -> None:
+        # Stop where the tail begins: whatever overlaps is already loaded.
+        floor = self.tail[-1].seq if self.tail else 0
+        fresh = [info for info in page.items if info.seq > floor]
+        self.head.extend(fresh)
+        self.head_cursor = page.next_before
+        if len(fresh) < len(page.items) or page.next_before is None:
+            self._finish()
+
+    def add_tail(self, page: Page) -> None:
+        ceiling = self.head[-1].seq if self.head else 1 << 62
+        fresh = [info for info in page.items if info.seq < ceiling]
+        self.tail.extend(fresh)
+        self.tail_cursor = page.next_before
+        if len(fresh) < len(page.items) or page.next_before is None:
+            self._finish()
+
+    def _finish(self) -> None:
+        self.complete = True
+        self.total = len(self.head) + len(self.tail)
+
+    def fix_total(self) -> None:
+        """An estimated count must still leave room for what is known to exist."""
+        if not self.complete:
+            self.total = max(self.total, len(self.head) + len(self.tail) + 1)
+
+    def remove(self, image_id: str) -> bool:
+        for chain in (self.head, self.tail):
+            for index, info in enumerate(chain):
+                if info.id == image_id:
+                    del chain[index]
+                    self.total -= 1
+                    return True
+        return False
+
+    def replace(self, new: ImageInfo) -> bool:
+        for chain in (self.head, self.tail):
+            for index, info in enumerate(chain):
+                if info.id == new.id:
+                    chain[index] = new
+                    return True
+        return False
+
+
+class Gallery(ScrollView, can_focus=True):
+    """Keyboard-driven list of images; posts ``Highlighted`` as the cursor moves."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "cursor(1)", "Down", id="gallery.down", show=False),
+        Binding("k,up", "cursor(-1)", "Up", id="gallery.up", show=False),
+        Binding("pagedown", "page(1)", "Page down", id="gallery.page_down", show=False),
+        Binding("pageup", "page(-1)", "Page up", id="gallery.page_up", show=False),
+        Binding("home,g", "first", "First", id="gallery.first", show=False),
+        Binding("end,G", "last", "Last", id="gallery.last", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"gallery--cursor", "gallery--loading", "gallery--dim"}
+    DEFAULT_CSS = """
+    Gallery { scrollbar-gutter: stable; overflow-x: hidden; }
+    Gallery > .gallery--cursor { background: $accent 40%; }
+    Gallery:focus > .gallery--cursor { background: $accent; color: $text; }
+    Gallery > .gallery--loading { color: $text-muted; }
+    Gallery > .gallery--dim { color: $text-muted; }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Highlighted(Message):
+        """The image under the cursor (None when the list is empty or not loaded)."""
+
+        def __init__(self, info: ImageInfo | None) -> None:
+            self.info = info
+            super().__init__()
+
+    class Counted(Message):
+        """The gallery learnt how many images there are."""
+
+        def __init__(self, total: int) -> None:
+            self.total = total
+            super().__init__()
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows = Rows()
+        self.repository: ImageRepository | None = None
+        self._generation = 0
+        self._loading = False
+        self._announced: ImageInfo | bool | None = False  # False: nothing said yet
+        self.loaded_once = False
+
+    # -- data -------------------------------------------------------------------------
+
+    def reload(self, repository: ImageRepository | None) -> None:
+        """Start over from the database (connected, reconnected, refresh)."""
+        keep = self.current
+        self.repository = repository
+        self._generation += 1
+        self._loading = False
+        self.rows = Rows()
+        self._keep_id = keep.id if keep else None
+        self._resize()
+        if repository is not None:
+            self._load(self._generation, "start", None)
+
+    @property
+    def current(self) -> ImageInfo | None:
+        return self.rows.get(self.cursor)
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(self.scrollable_content_region.width, self.rows.total)
+        self.refresh()
+
+    @work(thread=True, group="gallery", exit_on_error=False)
+    def _load(self, generation: int, which: str, cursor: int | None) -> None:
+        """One page from the database; ``start`` also counts."""
+        from imagerepo_tui.tui.app import report_errors
+
+        repository = self.repository
+        if repository is None:
+            return
+        with report_errors(self.app, on_error=lambda: self._load_failed(generation)):
+            total = repository.count() if which == "start" else None
+            page = repository.list_page(
+                before=cursor, limit=PAGE_ROWS, oldest_first=which == "tail"
+            )
+            if not get_current_worker().is_cancelled:
+                self.app.call_from_thread(self._loaded, generation, which, page, total)
+
+    def _load_failed(self, generation: int) -> None:
+        if generation == self._generation:
+            self._loading = False
+
+    def _loaded(self, generation: int, which: str, page: Page, total: int | None) -> None:
+        if generation != self._generation:
+            return  # a reload happened meanwhile: this page belongs to the old list
+        self._loading = False
+        if total is not None:
+            self.rows.total = total
+        if which == "tail":
+            self.rows.add_tail(page)
+        else:
+            self.rows.add_head(page)
+        self.rows.fix_total()
+        if which == "start":
+            self.loaded_once = True
+            self._restore_selection()
+        self.post_message(self.Counted(self.rows.total))
+        self._resize()
+        self.cursor = min(self.cursor, max(0, self.rows.total - 1))
+        self._request_rows()
+
+    def _restore_selection(self) -> None:
+        keep = getattr(self, "_keep_id", None)
+        row = self.rows.find(keep) if keep else None
+        if row is not None:
+            self.cursor = row
+
+    def _request_rows(self) -> None:
+        """Fetch the page the visible rows (or the cursor) need next, one at a time."""
+        if self._loading or self.repository is None or self.rows.complete:
+            self._announce()
+            return
+        top = int(self.scroll_y)
+        bottom = min(self.rows.total, top + self.size.height + LOOKAHEAD)
+        wanted = [self.cursor, *range(top, bottom)]
+        missing = next((row for row in wanted if self.rows.get(row) is None), None)
+        self._announce()
+        if missing is None or missing >= self.rows.total:
+            return
+        rows = self.rows
+        from_head = missing - len(rows.head)
+        from_tail = (rows.total - 1 - len(rows.tail)) - missing
+        self._loading = True
+        if rows.head and from_tail < from_head:
+            self._load(self._generation, "tail", rows.tail_cursor)
+        else:
+            self._load(self._generation, "head", rows.head_cursor)
+
+    def _announce(self) -> None:
+        info = self.current
+        if self._announced is False or info != self._announced:
+            if info is None and not self.rows.complete and self.rows.total:
+                return  # still loading the row: say nothing until it arrives
+            self._announced = info
+            self.post_message(self.Highlighted(info))
+
+    # -- changes made elsewhere (uploads, deletes, edits) -------------------------------
+
+    def add_new(self, info: ImageInfo) -> None:
+        """A freshly uploaded image: it is the newest, so it goes on top."""
+        if self.rows.find(info.id) is not None:
+            return
+        self.rows.head.insert(0, info)
+        self.rows.total += 1
+        if self.rows.total > 1:
+            self.cursor += 1  # the selection stays on the same image
+        self.post_message(self.Counted(self.rows.total))
+        self._resize()
+        self._request_rows()
+
+    def remove(self, image_id: str) -> None:
+        """An image is gone: its older neighbour takes its row (or the newer, at the end)."""
+        if self.rows.remove(image_id):
+            self.post_message(self.Counted(self.rows.total))
+            self._resize()
+            self.cursor = min(self.cursor, max(0, self.rows.total - 1))
+            self._request_rows()
+
+    def update_info(self, info: ImageInfo) -> None:
+        if self.rows.replace(info):
+            self.refresh()
+            self._announce()
+
+    # -- cursor -----------------------------------------------------------------------
+
+    def watch_cursor(self, row: int) -> None:
+        height = max(1, self.size.height)
+        if row < self.scroll_y:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= self.scroll_y + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+        self.refresh()
+        self._request_rows()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._request_rows()
+
+    def on_resize(self) -> None:
+        self._resize()
+        self._request_rows()
+
+    def _move_to(self, row: int) -> None:
+        self.cursor = max(0, min(row, self.rows.total - 1))
+
+    def action_cursor(self, delta: int) -> None:
+        self._move_to(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._move_to(self.cursor + direction * max(1, self.size.height - 1))
+
+    def action_first(self) -> None:
+        self._move_to(0)
+
+    def action_last(self) -> None:
+        self._move_to(self.rows.total - 1)
+
+    # -- drawing ----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        row = int(self.scroll_y) + y
+        width = self.scrollable_content_region.width
+        if row >= self.rows.total:
+            if row == 0 and self.rows.total == 0:
+                return self._message_line(width)
+            return Strip.blank(width, self.rich_style)
+        info = self.rows.get(row)
+        if info is None:
+            text = Text("  loading…", style=self.get_component_rich_style("gallery--loading"))
+        else:
+            dim = self.get_component_rich_style("gallery--dim")
+            text = format_row(info, width, Style(color=dim.color))
+        style = self.rich_style
+        if row == self.cursor:
+            style = style + self.get_component_rich_style("gallery--cursor")
+        text.truncate(width, overflow="ellipsis", pad=True)
+        segments = list(text.render(self.app.console, end=""))
+        return Strip(Segment.apply_style(segments, style), width).crop(0, width)
+
+    def _message_line(self, width: int) -> Strip:
+        if self.repository is None:
+            message = "  waiting for the database…"
+        elif not self.loaded_once:
+            message = "  loading…"
+        else:
+            message = "  No images yet: press u to upload, or paste file paths here."
+        text = Text(message, style=self.get_component_rich_style("gallery--loading"))
+        text.truncate(width, pad=True)
+        return Strip(list(text.render(self.app.console, end="")), width)
+
+
+def _columns(width: int) -> tuple[int, int]:
+    """Widths of the name and tags columns; the fixed ones take 39 cells."""
+    flexible = max(10, width - 39)
+    tags = min(24, flexible // 3)
+    return flexible - tags, tags
+
+
+def format_row(info: ImageInfo, width: int, dim: Style) -> Text:
+    """One gallery row; untrusted strings made visible and never parsed as markup."""
+    name_width, tags_width = _columns(width)
+    name = Text(visible(info.title or info.filename), no_wrap=True)
+    name.truncate(name_width - 1, overflow="ellipsis", pad=True)
+    dims = f"{info.width}×{info.height}"
+    date = info.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    tags = Text(visible(", ".join(info.tags)), style=dim, no_wrap=True)
+    tags.truncate(tags_width, overflow="ellipsis")
+    return Text.assemble(
+        " ",
+        name,
+        (f"{dims:>11} ", ""),
+        (f"{human_size(info.size):>9} ", ""),
+        (f"{date} ", dim),
+        tags,
+        no_wrap=True,
+    )
+
+
+def header_text(width: int) -> Text:
+    name_width, _ = _columns(width)
+    return Text.assemble(
+        " ",
+        "Name".ljust(name_width),
+        f"{'Size':>11} ",
+        f"{'Bytes':>9} ",
+        f"{'Uploaded':<16} ",
+        "Tags",
+        no_wrap=True,
+    )

@@ -1,0 +1,69 @@
+"""The metadata pane: everything stored about the highlighted image, as plain text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from imagerepo_tui.repository import ImageInfo
+from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.paths import human_size
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
+
+
+def _value(value: Any) -> Text:
+    # Text(), never markup: a title like "[@click=app.quit]" must stay literal.
+    return Text(visible(str(value)))
+
+
+def metadata_rows(info: ImageInfo) -> list[tuple[str, Text]]:
+    frames = f", {info.frames} frames" if info.frames > 1 else ""
+    rows: list[tuple[str, Text]] = [
+        ("File", _value(info.filename)),
+        ("Title", _value(info.title or "—")),
+        ("Description", _value(info.description or "—")),
+        ("Tags", _value(", ".join(info.tags) or "—")),
+        ("Format", _value(f"{info.format} ({info.mime}){frames}")),
+        ("Size", _value(f"{human_size(info.size)} ({info.size:,} bytes)")),
+        ("Dimensions", _value(f"{info.width} × {info.height}")),
+        ("Taken", _value(_when(info.taken_at))),
+        ("Uploaded", _value(_when(info.created_at))),
+        ("Changed", _value(_when(info.updated_at))),
+    ]
+    for key, value in sorted(info.exif.items()):
+        rows.append((f"EXIF {visible(str(key))}", _value(value)))
+    rows.append(("Id", _value(info.id)))
+    return rows
+
+
+class MetadataPane(Static, can_focus=True):
+    """Read-only facts about one image; focusable so it can scroll when long."""
+
+    DEFAULT_CSS = """
+    MetadataPane { width: 1fr; height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self.info: ImageInfo | None = None
+
+    def show(self, info: ImageInfo | None) -> None:
+        self.info = info
+        if info is None:
+            self.update(Text("No image selected.", style="dim"))
+            return
+        rows = metadata_rows(info)
+        width = max(len(label) for label, _ in rows) + 1
+        text = Text()
+        for label, value in rows:
+            text.append(label.ljust(width), style="bold")
+            text.append_text(value)
+            text.append("\n")
+        text.rstrip()
+        self.update(text)

@@ -1,0 +1,48 @@
+"""The status line: which database, how many images, and whether it answers."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from imagerepo_tui.textsafe import visible
+
+STATE_STYLES = {
+    "connecting": ("◌ connecting…", "yellow"),
+    "connected": ("● connected", "green"),
+    "unreachable": ("✖ unreachable (retrying)", "bold red"),
+}
+
+
+class StatusLine(Static):
+    """One line at the top; it follows the app's ``connection`` and ``image_count``."""
+
+    DEFAULT_CSS = """
+    StatusLine { dock: top; height: 1; background: $panel; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+
+    def on_mount(self) -> None:
+        for name in ("connection", "image_count", "db_description", "activity"):
+            self.watch(self.app, name, self._redraw, init=False)
+        self._redraw()
+
+    def _redraw(self, _value: object = None) -> None:
+        app = self.app
+        state, style = STATE_STYLES.get(app.connection, (app.connection, ""))
+        count = app.image_count
+        images = "" if count is None else f"{count:,} image{'s' if count != 1 else ''}"
+        text = Text.assemble(
+            ("imagerepo-tui", "bold"),
+            "  ",
+            (visible(app.db_description), "dim"),
+            "  ",
+            images,
+            "  ",
+            (state, style),
+        )
+        if app.activity:
+            text.append(f"  {visible(app.activity)}", style="italic")
+        self.update(text)
