@@ -111,7 +111,10 @@ def test_edit_changes_title_description_tags(
         await settle(pilot)
         assert isinstance(app.screen, EditScreen)
         app.screen.query_one("#title", Input).value = "Sunset [b]over[/b] sea"
-        app.screen.query_one("#description", Input).value = "taken at dusk"
+        app.screen.query_one("#description", Input).value = "taken at "
+        await pilot.click("#description")
+        await pilot.press("end", *"quiet dusk")  # q and d typed in a field are text, not keys
+        assert app.is_running and isinstance(app.screen, EditScreen)
         app.screen.query_one("#tags", Input).value = "beach, holiday,  beach "
         await pilot.press("ctrl+s")
         metadata = app.screen.query_one(MetadataPane)
@@ -119,7 +122,7 @@ def test_edit_changes_title_description_tags(
         assert "Sunset [b]over[/b] sea" in shown_text(metadata)
         stored = repo.info(info.id)
         assert stored.title == "Sunset [b]over[/b] sea"
-        assert stored.description == "taken at dusk"
+        assert stored.description == "taken at quiet dusk"
         assert stored.tags == ("beach", "holiday")
 
     run_app_test(settings, body, repo)

@@ -31,6 +31,8 @@ from imagerepo_tui.tui.widgets.preview import GRAPHICS_CHOICES
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 3.0
+# While connected, a periodic ping notices a database that went away while idle.
+HEALTH_SECONDS = 10.0
 RepositoryFactory = Callable[[Settings], ImageRepository]
 
 
@@ -106,6 +108,11 @@ class ImageRepoApp(App[int]):
         self.install_screen(BrowseScreen(self.graphics), name="browse")
         self.push_screen("browse")
         self._connect()
+        self.set_interval(HEALTH_SECONDS, self._health_check)
+
+    def _health_check(self) -> None:
+        if self.connection == "connected":
+            self._connect()
 
     @property
     def browse(self) -> BrowseScreen:

@@ -27,7 +27,8 @@ from imagerepo_tui.repository import ImageInfo, ImageRepository, Page
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.paths import human_size
 
-PAGE_ROWS = 100
+# Each page costs the embedded server one bounded index range (more with filters).
+PAGE_ROWS = 200
 # Rows beyond the visible ones worth fetching ahead, so scrolling rarely waits.
 LOOKAHEAD = 40
 
@@ -157,6 +158,7 @@ class Gallery(ScrollView, can_focus=True):
         self.repository = repository
         self._generation += 1
         self._loading = False
+        self._announced = False  # say it again: the panes may show an error meanwhile
         self.rows = Rows()
         self._keep_id = keep.id if keep else None
         self._resize()
@@ -371,9 +373,9 @@ def header_text(width: int) -> Text:
     name_width, _ = _columns(width)
     return Text.assemble(
         " ",
-        "Name".ljust(name_width),
-        f"{'Size':>11} ",
-        f"{'Bytes':>9} ",
+        "Name".ljust(name_width - 1),
+        f"{'Pixels':>11} ",
+        f"{'Size':>9} ",
         f"{'Uploaded':<16} ",
         "Tags",
         no_wrap=True,
