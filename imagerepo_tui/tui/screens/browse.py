@@ -75,7 +75,7 @@ class BrowseScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.gallery.border_title = "Images"
+        self.query_one("#gallery-pane").border_title = "Images"
         self.preview.border_title = "Preview"
         self.query_one("#metadata-scroll").border_title = "Details"
         self.metadata.show(None)

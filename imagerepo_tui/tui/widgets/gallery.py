@@ -321,8 +321,9 @@ class Gallery(ScrollView, can_focus=True):
         if info is None:
             text = Text("  loading…", style=self.get_component_rich_style("gallery--loading"))
         else:
-            dim = self.get_component_rich_style("gallery--dim")
-            text = format_row(info, width, Style(color=dim.color))
+            # Dim columns on the cursor's background would be unreadable: plain there.
+            dim = Style(color=self.get_component_rich_style("gallery--dim").color)
+            text = format_row(info, width, Style() if row == self.cursor else dim)
         style = self.rich_style
         if row == self.cursor:
             style = style + self.get_component_rich_style("gallery--cursor")

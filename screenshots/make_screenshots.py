@@ -1,0 +1,94 @@
+"""Regenerate the SVG screenshots in this folder from the real app.
+
+    .venv/bin/python screenshots/make_screenshots.py
+
+Uses the same ``make_app`` factory as the CLI and the tests, on a throwaway embedded
+database filled with generated pictures, so the shots show what a user sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from imagerepo_tui.config import Settings
+from imagerepo_tui.repository import ImageRepository, NewMetadata
+from imagerepo_tui.tui.app import make_app
+from imagerepo_tui.tui.widgets.gallery import Gallery
+from imagerepo_tui.tui.widgets.preview import PreviewPane
+
+HERE = Path(__file__).resolve().parent
+SIZE = (120, 36)
+
+
+def _picture(path: Path, hue: int) -> Path:
+    """A sunset-like gradient with a sun, different for each ``hue``."""
+    width, height = 480, 320
+    image = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(image)
+    for y in range(height):
+        t = y / height
+        draw.line(
+            [(0, y), (width, y)],
+            fill=(int(255 * (1 - t)), int(120 + 100 * math.sin(hue + t * 3)) % 256, int(180 * t)),
+        )
+    radius = 40 + hue * 5
+    centre = (120 + hue * 40, 160)
+    draw.ellipse(
+        [centre[0] - radius, centre[1] - radius, centre[0] + radius, centre[1] + radius],
+        fill=(255, 220, 90),
+    )
+    image.save(path, quality=90)
+    return path
+
+
+def _fill(settings: Settings, folder: Path) -> None:
+    repository = ImageRepository.open(settings)
+    try:
+        names = ["harbour", "dunes", "lighthouse", "pier", "cliffs", "sunset"]
+        for n, name in enumerate(names):
+            path = _picture(folder / f"{name}.jpg", n)
+            metadata = NewMetadata(title=name.title(), tags=["holiday", "2026"])
+            repository.upload(path, metadata)
+    finally:
+        repository.close()
+
+
+async def _shoot(settings: Settings) -> None:
+    app = make_app(settings, graphics="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        gallery = app.screen.query_one(Gallery)
+        while not gallery.loaded_once:
+            await pilot.pause(0.05)
+        await pilot.press("j")
+        pane = app.screen.query_one(PreviewPane)
+        while pane.shown is None or pane.shown[1] != "full":
+            await pilot.pause(0.05)
+        app.save_screenshot(str(HERE / "browse.svg"))
+        await pilot.press("enter")
+        full = app.screen.query_one(PreviewPane)
+        while full.shown is None or full.shown[1] != "full":
+            await pilot.pause(0.05)
+        app.save_screenshot(str(HERE / "preview.svg"))
+        await pilot.press("escape", "e")
+        await pilot.pause(0.2)
+        app.save_screenshot(str(HERE / "edit.svg"))
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as temporary:
+        root = Path(temporary)
+        settings = Settings(data_dir=root / "data", embedded_idle_seconds=2)
+        _fill(settings, root)
+        asyncio.run(_shoot(settings))
+    print(f"wrote {', '.join(p.name for p in sorted(HERE.glob('*.svg')))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
