@@ -32,7 +32,7 @@ from imagerepo_tui.tui.widgets.preview import GRAPHICS_CHOICES
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 3.0
 # While connected, a periodic ping notices a database that went away while idle.
-HEALTH_SECONDS = 10.0
+HEALTH_SECONDS = 15.0
 RepositoryFactory = Callable[[Settings], ImageRepository]
 
 
