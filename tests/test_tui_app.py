@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from imagerepo_tui.config import Settings
@@ -81,3 +82,36 @@ def test_core_imports_no_textual():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_database_lost_and_back_is_recovered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A server of our own, stopped and started again on the same port."""
+    from tests import conftest
+
+    process, uri = conftest.start_test_server(tmp_path / "server")
+    port = int(uri.rsplit(":", 1)[1].strip("/"))
+    settings = Settings(db_uri=f"{uri}lib", data_dir=tmp_path / "data")
+
+    async def body(pilot: Pilot[Any], app: ImageRepoApp) -> None:
+        await wait_for(pilot, lambda: app.connection == "connected", timeout=15)
+        process.terminate()
+        process.wait(timeout=15)
+        await pilot.press("ctrl+r")  # the next use notices
+        await wait_for(pilot, lambda: app.connection == "unreachable", timeout=15)
+        assert "unreachable" in shown_text(app.screen.query_one(StatusLine))
+        monkeypatch.setattr(conftest, "_free_port", lambda: port)
+        restarted, _ = conftest.start_test_server(tmp_path / "server")
+        try:
+            await wait_for(pilot, lambda: app.connection == "connected", timeout=20)
+            await settle(pilot)
+            assert "connected" in shown_text(app.screen.query_one(StatusLine))
+            assert app.screen.query_one(Gallery).loaded_once
+        finally:
+            restarted.terminate()
+            restarted.wait(timeout=15)
+
+    try:
+        run_app_test(settings, body)
+    finally:
+        if process.poll() is None:
+            process.kill()
