@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from imagerepo_tui.repository import ImageInfo, Page
-from imagerepo_tui.tui.widgets.gallery import Rows
+from imagerepo_tui.tui.widgets.rows import Rows
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

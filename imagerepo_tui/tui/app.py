@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual import work
@@ -34,26 +33,6 @@ RETRY_SECONDS = 3.0
 # While connected, a periodic ping notices a database that went away while idle.
 HEALTH_SECONDS = 15.0
 RepositoryFactory = Callable[[Settings], ImageRepository]
-
-
-def report_error_from_thread(app: App[Any], error: BaseException) -> None:
-    """Hand an error from a worker thread to the app's one handler."""
-    with contextlib.suppress(RuntimeError):  # the app is closing
-        app.call_from_thread(app.handle_error, error)  # type: ignore[attr-defined]
-
-
-@contextmanager
-def report_errors(app: App[Any], on_error: Callable[[], None] | None = None) -> Iterator[None]:
-    """Wrap a worker's body: any exception goes to ``handle_error`` on the UI thread."""
-    try:
-        yield
-    except Exception as error:
-        if on_error is not None:
-            try:
-                app.call_from_thread(on_error)
-            except RuntimeError:
-                return
-        report_error_from_thread(app, error)
 
 
 def describe_database(settings: Settings) -> str:

@@ -17,6 +17,7 @@ from imagerepo_tui.errors import DatabaseUnavailableError
 from imagerepo_tui.repository import ImageInfo, ImageRepository, find_upload_files
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.paths import human_size, looks_like_image, parse_pasted_paths
+from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.screens.modals import ConfirmScreen, EditScreen, ExportScreen
 from imagerepo_tui.tui.screens.preview import FullPreviewScreen
 from imagerepo_tui.tui.screens.upload import (
@@ -164,8 +165,6 @@ class BrowseScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="count-files", exit_on_error=False)
     def confirm_paths(self, paths: list[Path]) -> None:
         """Count what the paths hold (folders recursively), then ask."""
-        from imagerepo_tui.tui.app import report_errors
-
         with report_errors(self.app):
             files = [e for e in find_upload_files(paths, recursive=True) if not e.error]
             images = [e for e in files if looks_like_image(e.path) or e.path in paths]
@@ -217,8 +216,6 @@ class BrowseScreen(Screen[None]):
 
     @work(thread=True, group="change", exit_on_error=False)
     def _delete(self, info: ImageInfo, purge: bool) -> None:
-        from imagerepo_tui.tui.app import report_errors
-
         with report_errors(self.app):
             repository = self.app.repository
             if repository is None:
@@ -247,8 +244,6 @@ class BrowseScreen(Screen[None]):
 
     @work(thread=True, group="change", exit_on_error=False)
     def _edit(self, info: ImageInfo, changes: dict[str, object]) -> None:
-        from imagerepo_tui.tui.app import report_errors
-
         with report_errors(self.app):
             updated = self.app.repository.edit(info.id, **changes)  # type: ignore[union-attr,arg-type]
             self.app.call_from_thread(self._changed, updated, "Saved")
@@ -270,8 +265,6 @@ class BrowseScreen(Screen[None]):
 
     @work(thread=True, group="change", exit_on_error=False)
     def _replace(self, info: ImageInfo, path: Path) -> None:
-        from imagerepo_tui.tui.app import report_errors
-
         with report_errors(self.app):
             updated = self.app.repository.replace_content(info.id, path)  # type: ignore[union-attr]
             self.app.call_from_thread(self._changed, updated, "Replaced the content of")

@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Label, Static
 from imagerepo_tui.errors import ExportError
 from imagerepo_tui.repository import ImageInfo, normalise_tags
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.reporting import report_errors
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -167,8 +168,6 @@ class ExportScreen(ModalScreen[Path | None]):
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def _export(self, folder: Path, force: bool) -> None:
-        from imagerepo_tui.tui.app import report_errors
-
         repository = self.app.repository  # type: ignore[attr-defined]
         with report_errors(self.app, on_error=lambda: self._say("")):
             if repository is None:

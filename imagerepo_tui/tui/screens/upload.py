@@ -30,6 +30,7 @@ from imagerepo_tui.repository import (
 )
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.paths import human_size, looks_like_image
+from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.widgets.gallery import Gallery
 from imagerepo_tui.tui.widgets.preview import get_cell_size, image_widget_class
 
@@ -286,8 +287,6 @@ class UploadScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="upload", exit_on_error=False)
     def _upload(self) -> None:
-        from imagerepo_tui.tui.app import report_errors
-
         with report_errors(self.app, on_error=lambda: self._finished(failed=True)):
             entries = self._entries()
             total = sum(entry.size for entry in entries)

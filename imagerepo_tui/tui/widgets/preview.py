@@ -34,6 +34,7 @@ from imagerepo_tui import imaging
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
 from imagerepo_tui.repository import ImageInfo
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.reporting import report_error_from_thread
 
 DEBOUNCE_S = 0.1
 CACHE_SIZE = 24
@@ -173,8 +174,6 @@ class PreviewPane(Widget):
             CACHE.put(key, image)
             self._post(info, image, "full")
         except DatabaseUnavailableError as error:
-            from imagerepo_tui.tui.app import report_error_from_thread
-
             self._post_error(info, "database unreachable")
             report_error_from_thread(self.app, error)
         except ImageRepoError as error:
