@@ -347,9 +347,20 @@ def parse_query(text: str, collection_id: Callable[[str], Any] = lambda name: na
         condition = _condition(token, collection_id)
         if condition:
             conditions.append(_negate(condition) if token.negated else condition)
-    criteria: dict[str, Any] = {}
-    if len(conditions) == 1:
-        criteria = conditions[0]
-    elif conditions:
-        criteria = {"$and": conditions}
-    return Query(criteria, sort, text)
+    return Query(combine(conditions), sort, text)
+
+
+def combine(conditions: list[dict[str, Any]]) -> dict[str, Any]:
+    """AND the conditions as one flat document where their fields do not overlap,
+    with ``$and`` only for the rest: the embedded server can use an index for a flat
+    filter but scans for any top-level operator."""
+    flat: dict[str, Any] = {}
+    rest: list[dict[str, Any]] = []
+    for condition in conditions:
+        if any(key.startswith("$") or key in flat for key in condition):
+            rest.append(condition)
+        else:
+            flat.update(condition)
+    if rest:
+        flat["$and"] = rest
+    return flat

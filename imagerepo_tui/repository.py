@@ -33,7 +33,7 @@ from imagerepo_tui.errors import (
     NotFoundError,
     UnreadablePathError,
 )
-from imagerepo_tui.query import META_KEY, Query, Sort, parse_query, search_words
+from imagerepo_tui.query import META_KEY, Query, Sort, combine, parse_query, search_words
 from imagerepo_tui.store import (
     CollectionExistsError,
     CollectionStore,
@@ -49,8 +49,10 @@ MIN_ID_PREFIX = 6
 PAGE_SIZE = 200
 MAX_TAG_LENGTH = 100
 MAX_KEYWORDS = 500
-LIVE: dict[str, Any] = {"deleted_at": None}
-IN_TRASH: dict[str, Any] = {"deleted_at": {"$ne": None}}
+# A boolean, not "deleted_at is null": the embedded server answers equality on a
+# boolean from the (trashed, ...) compound indexes but scans for a null test.
+LIVE: dict[str, Any] = {"trashed": False}
+IN_TRASH: dict[str, Any] = {"trashed": True}
 _ID_TEXT = re.compile(r"[0-9a-f]{6,24}")
 # Files in flight during an upload: enough to overlap decoding with writes and keep
 # both cores busy, few enough that memory stays small (each file is held whole).
@@ -552,7 +554,7 @@ class ImageRepository:
         if trash and sort.is_default:
             sort = Sort("deleted_at", descending=True)
         base = IN_TRASH if trash else LIVE
-        return ({"$and": [base, criteria]} if criteria else dict(base)), sort
+        return combine([base, criteria]) if criteria else dict(base), sort
 
     def count(self, query: str | Query | ImageQuery | None = None, *, trash: bool = False) -> int:
         """How many live (or trashed) images match."""
@@ -576,12 +578,10 @@ class ImageRepository:
         """
         criteria, sort = self._criteria(query, trash)
         descending = sort.descending != oldest_first
-        docs = self._images.page(
+        docs, cursor = self._images.page(
             criteria, limit, field=sort.field, descending=descending, after=before
         )
-        items = [ImageInfo.from_document(doc) for doc in docs]
-        more = len(docs) == limit
-        return Page(items, self._images.page_cursor(docs[-1], sort.field) if more else None)
+        return Page([ImageInfo.from_document(doc) for doc in docs], cursor)
 
     def iter_images(
         self,
@@ -668,8 +668,8 @@ class ImageRepository:
         """Uploading bytes that are already stored means "I want this image here": a
         trashed copy comes back, and it joins the upload's collection."""
         changes: dict[str, Any] = {}
-        if doc.get("deleted_at") is not None:
-            changes["deleted_at"] = None
+        if doc.get("trashed"):
+            changes.update(trashed=False, deleted_at=None)
         for collection_id in collections:
             self._collections.add_images(collection_id, [doc["_id"]])
         if changes:
@@ -817,22 +817,24 @@ class ImageRepository:
         bytes kept until purged."""
         oid = self.resolve_id(image_id)
         doc = self._images.get(oid)
-        if doc.get("deleted_at") is not None:
+        if doc.get("trashed"):
             return ImageInfo.from_document(doc)
-        return ImageInfo.from_document(self._images.update_fields(oid, {"deleted_at": utc_now()}))
+        changes = {"trashed": True, "deleted_at": utc_now()}
+        return ImageInfo.from_document(self._images.update_fields(oid, changes))
 
     def restore(self, image_id: str) -> ImageInfo:
         """Bring an image back from the trash with its metadata and collections."""
         oid = self.resolve_id(image_id)
         doc = self._images.get(oid)
-        if doc.get("deleted_at") is None:
+        if not doc.get("trashed"):
             raise ImageRepoError(f"image {oid} is not in the trash")
-        return ImageInfo.from_document(self._images.update_fields(oid, {"deleted_at": None}))
+        changes = {"trashed": False, "deleted_at": None}
+        return ImageInfo.from_document(self._images.update_fields(oid, changes))
 
     def purge(self, image_id: str) -> ImageInfo:
         """Delete a trashed image for good, GridFS bytes included."""
         oid = self.resolve_id(image_id)
-        if self._images.get(oid).get("deleted_at") is None:
+        if not self._images.get(oid).get("trashed"):
             raise ImageRepoError(f"image {oid} is not in the trash (delete it first)")
         return ImageInfo.from_document(self._images.delete(oid))
 
@@ -840,7 +842,7 @@ class ImageRepository:
         """Purge trashed images (deleted longer ago than ``older_than``), yielding each."""
         criteria: dict[str, Any] = dict(IN_TRASH)
         if older_than is not None:
-            criteria = {"deleted_at": {"$ne": None, "$lt": utc_now() - older_than}}
+            criteria = {"trashed": True, "deleted_at": {"$lt": utc_now() - older_than}}
         for oid in list(self._images.ids_matching(criteria)):
             yield ImageInfo.from_document(self._images.delete(oid))
 

@@ -8,6 +8,7 @@ progress go to stderr.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
 
@@ -76,8 +77,21 @@ def run_command(args: argparse.Namespace) -> int:
     return EXIT_FAILED if out.failures else EXIT_OK
 
 
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse, letting ``ls`` take negated query terms (``ls sunset -tag:work``) that
+    argparse would otherwise read as unknown options."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    negated_terms = [word for word in unknown if re.fullmatch(r"-[^-].*", word)]
+    if unknown and (args.command != "ls" or negated_terms != unknown):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        args.query_words = [*args.query_words, *unknown]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parse(argv)
     try:
         if args.command is None:
             from imagerepo_tui.tui.app import run_app  # Textual loads only for the TUI

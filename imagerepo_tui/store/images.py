@@ -232,16 +232,49 @@ class ImageStore:
         field: str = "seq",
         descending: bool = True,
         after: Any = None,
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[list[dict[str, Any]], Any]:
         """Up to ``limit`` images matching ``criteria`` in ``field`` order, continuing
-        after the cursor ``after`` (from ``page_cursor`` of the last item of a page)."""
-        if field == "seq":
-            return self._seq_page(criteria, limit, descending, after)
-        return self._keyset_page(criteria, limit, field, descending, after)
+        from the cursor ``after``; returns them and the cursor for the next page (None
+        after the last). Cursors are opaque tuples, only valid for the same query.
 
-    @staticmethod
-    def page_cursor(doc: Mapping[str, Any], field: str) -> Any:
-        return doc["seq"] if field == "seq" else (doc.get(field), doc["_id"])
+        Three strategies, picked by what the server can answer from an index:
+        bounded ``seq`` windows for equality filters in upload order (the embedded
+        server reads every document for an open-ended ``sort().limit()``), keyset
+        paging on (field, _id) otherwise, and offsets on the embedded server (it uses
+        an index only if the whole filter fits one, so an added keyset bound would
+        make it scan; an offset into the indexed matches does not).
+        """
+        equalities = all(
+            not key.startswith("$") and not isinstance(value, dict)
+            for key, value in criteria.items()
+        )
+        if field == "seq" and equalities:
+            strategy = "seq"
+            docs = self._seq_page(criteria, limit, descending, after and after[1])
+        elif self.store.embedded:
+            strategy = "offset"
+            offset = after[1] if after else 0
+            docs = self._offset_page(criteria, limit, field, descending, offset)
+        else:
+            strategy = "key"
+            docs = self._keyset_page(criteria, limit, field, descending, after and after[1:])
+        if len(docs) < limit:
+            return docs, None
+        last = docs[-1]
+        if strategy == "seq":
+            return docs, ("seq", last["seq"])
+        if strategy == "offset":
+            return docs, ("offset", (after[1] if after else 0) + len(docs))
+        return docs, ("key", last.get(field), last["_id"])
+
+    def _offset_page(
+        self, criteria: Mapping[str, Any], limit: int, field: str, descending: bool, offset: int
+    ) -> list[dict[str, Any]]:
+        direction = DESCENDING if descending else ASCENDING
+        with database_errors(self.store):
+            cursor = self.images.find(dict(criteria), LIST_PROJECTION)
+            cursor = cursor.sort([(field, direction), ("_id", direction)])
+            return list(cursor.skip(offset).limit(limit))
 
     def _seq_page(
         self, criteria: Mapping[str, Any], limit: int, descending: bool, after: int | None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from mongoengine import (
     BinaryField,
+    BooleanField,
     DateTimeField,
     DictField,
     Document,
@@ -66,7 +67,8 @@ class Image(Document):
     # Stored as "meta" (what queries say: meta.key:value); ``meta`` itself is taken
     # by mongoengine's class options.
     custom = DictField(db_field="meta")
-    # Set when moved to the trash; None for a live image.
+    # In the trash (hidden, restorable) since ``deleted_at``.
+    trashed = BooleanField(default=False, required=True)
     deleted_at = DateTimeField(default=None)
 
     meta = {  # noqa: RUF012 - mongoengine's declaration style
@@ -77,14 +79,24 @@ class Image(Document):
             # Exact duplicates are stored once.
             {"fields": ["sha256"], "unique": True},
             {"fields": ["file_id"], "unique": True},
-            {"fields": ["tag_keys", "-seq"]},
-            {"fields": ["keywords"]},
-            {"fields": ["collections"]},
-            {"fields": ["deleted_at"]},
-            {"fields": ["taken_key", "_id"]},
-            {"fields": ["filename_key", "_id"]},
-            {"fields": ["size", "_id"]},
-            {"fields": ["created_at"]},
+            # The embedded server uses an index only when the whole filter fits its
+            # shape (equalities on a prefix, then at most one range), so every
+            # filter the app sends starts with ``trashed`` and has an index made
+            # for it: browsing pages by a bounded seq range under each equality.
+            {"fields": ["trashed", "seq"]},
+            {"fields": ["trashed", "tag_keys", "seq"]},
+            {"fields": ["trashed", "keywords", "seq"]},
+            {"fields": ["trashed", "collections", "seq"]},
+            {"fields": ["trashed", "format", "seq"]},
+            {"fields": ["trashed", "shape", "seq"]},
+            {"fields": ["trashed", "taken_at"]},
+            {"fields": ["trashed", "created_at"]},
+            {"fields": ["trashed", "deleted_at"]},
+            {"fields": ["trashed", "width"]},
+            {"fields": ["trashed", "height"]},
+            {"fields": ["trashed", "size", "_id"]},
+            {"fields": ["trashed", "filename_key", "_id"]},
+            {"fields": ["trashed", "taken_key", "_id"]},
         ],
     }
 

@@ -1,0 +1,120 @@
+"""Search latency on a large library, as ratios to the best raw pymongo query for the
+same result, measured in the same run against the same server.
+
+For each query the app's first page (50 newest matches, what the TUI and ``ls``
+show first) is timed against several hand-written pymongo queries returning the
+same 50 documents; the fastest of those is the baseline. The library is made
+once by ``benchmarks.library`` and kept under benchmarks/.data.
+
+    python -m benchmarks.bench_search [--count 100000] [--db URI]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pymongo import DESCENDING, MongoClient
+from pymongo.errors import OperationFailure
+
+from benchmarks.library import fill
+from benchmarks.photos import CACHE
+from imagerepo_tui.config import Settings
+from imagerepo_tui.repository import ImageRepository
+from imagerepo_tui.store.embedded import read_state
+
+PAGE = 50
+LIVE = {"trashed": False}
+QUERIES: list[tuple[str, str, dict[str, Any]]] = [
+    ("tag filter", "tag:beach", {"tag_keys": "beach"}),
+    ("free word", "sunset", {"keywords": "sunset"}),
+    ("date range", "taken:2021-05",
+     {"taken_at": {"$gte": datetime(2021, 5, 1), "$lt": datetime(2021, 6, 1)}}),
+    ("combined", "sunset tag:beach taken:2019..2022 width:>1000",
+     {"keywords": "sunset", "tag_keys": "beach",
+      "taken_at": {"$gte": datetime(2019, 1, 1), "$lt": datetime(2023, 1, 1)},
+      "width": {"$gt": 1000}}),
+]
+
+
+def median_seconds(work: Callable[[], object], repeat: int = 5) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def raw_candidates(images: Any, criteria: dict[str, Any]) -> dict[str, Callable[[], list]]:
+    """Ways to write the same first page in pymongo; the fastest is the baseline."""
+    query = {**criteria, **LIVE}
+    index_field = next(iter(criteria))
+    projection = {"thumbnail": 0}
+    return {
+        "find+sort+limit": lambda: list(
+            images.find(query, projection).sort("seq", DESCENDING).limit(PAGE)),
+        f"hint {index_field}": lambda: list(
+            images.find(query, projection).sort("seq", DESCENDING).limit(PAGE).hint(
+                [(index_field, 1)] if index_field != "tag_keys" else [("tag_keys", 1),
+                                                                       ("seq", -1)])),
+        "hint seq": lambda: list(
+            images.find(query, projection).sort("seq", DESCENDING).limit(PAGE).hint(
+                [("seq", -1)])),
+    }
+
+
+def ensure_library(count: int, db_uri: str | None) -> tuple[str, ImageRepository]:
+    if db_uri:
+        repo = ImageRepository.open(Settings(db_uri=db_uri))
+        uri = db_uri
+    else:
+        data_dir = CACHE / f"library{count}"
+        repo = ImageRepository.open(Settings(data_dir=data_dir, embedded_idle_seconds=30))
+        uri = str(read_state(Path(data_dir))["uri"]) + "imagerepo"
+    have = repo.count()
+    if have < count:
+        print(f"filling the library: {count - have} images (once; kept in {CACHE})")
+        fill(uri, count - have)
+    return uri, repo
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--db", help="a MongoDB URI with database name (default: embedded)")
+    args = parser.parse_args()
+    uri, repo = ensure_library(args.count, args.db)
+    client: MongoClient = MongoClient(uri)
+    images = client.get_default_database()["images"]
+    total = images.estimated_document_count()
+    print(f"{total} images, {'embedded SecantusDB' if not args.db else 'MongoDB'}; "
+          f"first page of {PAGE} newest matches, median of 5\n")
+    print(f"{'query':<12}{'matches':>9}{'app ms':>9}{'raw ms':>9}{'ratio':>7}  best raw form")
+    for label, text, criteria in QUERIES:
+        app_seconds, page = median_seconds(lambda text=text: repo.list_page(text, limit=PAGE))
+        app_ids = [image.id for image in page.items]  # type: ignore[attr-defined]
+        best = ("", float("inf"))
+        for name, run in raw_candidates(images, criteria).items():
+            try:
+                seconds, docs = median_seconds(run)
+            except OperationFailure:
+                continue  # a hint naming an index this server lacks
+            assert [str(doc["_id"]) for doc in docs] == app_ids, f"{label}: {name} differs"
+            best = min(best, (name, seconds), key=lambda pair: pair[1])
+        matches = images.count_documents({**criteria, **LIVE})
+        print(f"{label:<12}{matches:>9}{app_seconds * 1e3:>9.1f}{best[1] * 1e3:>9.1f}"
+              f"{app_seconds / best[1]:>7.2f}  {best[0]}")
+    print("\nratio = app time / best raw time (1.0 = as fast as hand-written pymongo; "
+          "lower is better)")
+    repo.close()
+    client.close()
+
+
+if __name__ == "__main__":
+    main()
