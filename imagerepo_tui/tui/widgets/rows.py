@@ -41,17 +41,16 @@ class Rows:
         return None
 
     def add_head(self, page: Page) -> None:
-        # Stop where the tail begins: whatever overlaps is already loaded.
-        floor = self.tail[-1].seq if self.tail else 0
-        fresh = [info for info in page.items if info.seq > floor]
+        # Stop where the tail begins: whatever overlaps is already loaded. By id, not
+        # by seq: a search may sort by name, size or date, and the trash by deletion.
+        fresh = _until(page.items, self.tail)
         self.head.extend(fresh)
         self.head_cursor = page.next_before
         if len(fresh) < len(page.items) or page.next_before is None:
             self._finish()
 
     def add_tail(self, page: Page) -> None:
-        ceiling = self.head[-1].seq if self.head else 1 << 62
-        fresh = [info for info in page.items if info.seq < ceiling]
+        fresh = _until(page.items, self.head)
         self.tail.extend(fresh)
         self.tail_cursor = page.next_before
         if len(fresh) < len(page.items) or page.next_before is None:
@@ -82,3 +81,14 @@ class Rows:
                     chain[index] = new
                     return True
         return False
+
+
+def _until(items: list[ImageInfo], other: list[ImageInfo]) -> list[ImageInfo]:
+    """``items`` up to the first one the other chain already holds."""
+    known = {info.id for info in other}
+    fresh: list[ImageInfo] = []
+    for info in items:
+        if info.id in known:
+            break
+        fresh.append(info)
+    return fresh
