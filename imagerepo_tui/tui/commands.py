@@ -5,9 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 
+from textual.actions import ActionError, parse
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
+
+
+def _applies(node: DOMNode, action: str) -> bool:
+    """Whether ``node`` offers the action now (the trash view turns some off)."""
+    try:
+        namespace, name, params = parse(action)
+    except ActionError:
+        return True
+    return bool(namespace) or node.check_action(name, params) is not False
 
 
 def _commands(screen: DOMNode) -> Iterator[tuple[str, str, DOMNode, Binding]]:
@@ -19,6 +29,8 @@ def _commands(screen: DOMNode) -> Iterator[tuple[str, str, DOMNode, Binding]]:
             if not isinstance(binding, Binding) or not binding.description:
                 continue
             if binding.action in ("command_palette",) or binding.action in seen:
+                continue
+            if not _applies(node, binding.action):
                 continue
             seen.add(binding.action)
             keys = node.app.get_key_display(binding)

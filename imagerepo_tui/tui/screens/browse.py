@@ -1,4 +1,8 @@
-"""The main screen: gallery, preview and metadata panes, status line and keys."""
+"""The main screen: gallery, preview and metadata panes, status line and keys.
+
+Search, collections, marks, bulk actions and the trash view live in ``organise.py``
+(a mixin); their bindings are here, with the rest.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from imagerepo_tui.errors import DatabaseUnavailableError
-from imagerepo_tui.repository import ImageInfo, ImageRepository, find_upload_files
+from imagerepo_tui.repository import ImageInfo, ImageRepository, NewMetadata, find_upload_files
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.paths import human_size, looks_like_image, parse_pasted_paths
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.screens.modals import ConfirmScreen, EditScreen, ExportScreen
+from imagerepo_tui.tui.screens.organise import OrganiseActions
 from imagerepo_tui.tui.screens.preview import FullPreviewScreen
 from imagerepo_tui.tui.screens.upload import (
     PickFileScreen,
@@ -29,6 +34,7 @@ from imagerepo_tui.tui.screens.upload import (
 from imagerepo_tui.tui.widgets.gallery import Gallery, header_text
 from imagerepo_tui.tui.widgets.metadata import MetadataPane
 from imagerepo_tui.tui.widgets.preview import PreviewPane
+from imagerepo_tui.tui.widgets.search import SearchBar, SearchInput
 from imagerepo_tui.tui.widgets.status import StatusLine
 
 if TYPE_CHECKING:
@@ -42,17 +48,30 @@ class GalleryHeader(Static):
         self.update(header_text(self.size.width))
 
 
-class BrowseScreen(Screen[None]):
+class BrowseScreen(OrganiseActions, Screen[None]):
     """Browse the library; every change goes through a modal and a worker."""
 
+    # Keys shared by two bindings (r, u, D) do one thing in the library and another
+    # in the trash view: ``check_action`` turns off the one that does not apply.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_preview", "View", id="browse.view"),
+        Binding("slash", "search", "Search", id="browse.search"),
+        Binding("c", "collections", "Collections", id="browse.collections"),
+        Binding("t", "toggle_trash", "Trash view", id="browse.trash_view"),
         Binding("u", "upload", "Upload", id="browse.upload"),
-        Binding("e", "edit", "Edit", id="browse.edit"),
-        Binding("r", "replace", "Replace", id="browse.replace"),
-        Binding("x", "export", "Export", id="browse.export"),
+        Binding("r,u", "restore", "Restore", id="browse.restore"),
+        Binding("e", "edit", "Edit", id="browse.edit", show=False),
+        Binding("r", "replace", "Replace", id="browse.replace", show=False),
+        Binding("x", "export", "Export", id="browse.export", show=False),
         Binding("d,delete", "delete", "Trash", id="browse.delete"),
         Binding("D,shift+delete", "purge", "Delete for good", id="browse.purge", show=False),
+        Binding("E", "empty_trash", "Empty trash", id="browse.empty_trash"),
+        Binding("space", "mark", "Mark", id="browse.mark", show=False),
+        Binding("a", "mark_all", "Mark all", id="browse.mark_all", show=False),
+        Binding("escape", "clear_marks", "Clear marks", id="browse.clear_marks", show=False),
+        Binding("T", "tag", "Tag / untag", id="browse.tag", show=False),
+        Binding("plus", "collect", "Add to collection", id="browse.collect", show=False),
+        Binding("minus", "uncollect", "Remove from collection", id="browse.uncollect", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="browse.refresh", show=False),
         Binding("tab", "app.focus_next", "Next pane", id="browse.next_pane", show=False),
     ]
@@ -62,11 +81,14 @@ class BrowseScreen(Screen[None]):
     def __init__(self, graphics: str) -> None:
         super().__init__()
         self.graphics = graphics
+        # The collection being browsed (chosen with c), which uploads then go into.
+        self.collection_name: str | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         with Horizontal(id="panes"):
             with Vertical(id="gallery-pane"):
+                yield SearchBar(id="search")
                 yield GalleryHeader(id="gallery-header", markup=False)
                 yield Gallery(id="gallery")
             with Vertical(id="side"):
@@ -85,6 +107,14 @@ class BrowseScreen(Screen[None]):
     @property
     def gallery(self) -> Gallery:
         return self.query_one(Gallery)
+
+    @property
+    def search_bar(self) -> SearchBar:
+        return self.query_one(SearchBar)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one(StatusLine)
 
     @property
     def metadata(self) -> MetadataPane:
@@ -110,7 +140,18 @@ class BrowseScreen(Screen[None]):
 
     @on(Gallery.Counted)
     def _counted(self, event: Gallery.Counted) -> None:
-        self.app.image_count = event.total
+        if not self.gallery.filtered:
+            self.app.image_count = event.total
+        self.update_view()
+
+    @on(Input.Submitted, "#search-input")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.apply_search(event.value)
+
+    @on(SearchInput.Cleared)
+    def _search_cleared(self) -> None:
+        self.clear_search()
 
     def _selected(self) -> ImageInfo | None:
         info = self.gallery.current
@@ -149,7 +190,19 @@ class BrowseScreen(Screen[None]):
             self.start_upload(list(request.paths), recursive=False)
 
     def start_upload(self, paths: list[Path], *, recursive: bool) -> None:
-        self.app.push_screen(UploadScreen(paths, recursive=recursive, gallery=self.gallery))
+        # Browsing a collection: what is uploaded goes into it.
+        collection = None if self.gallery.trash else self.collection_name
+        screen = UploadScreen(
+            paths,
+            recursive=recursive,
+            gallery=self.gallery,
+            metadata=NewMetadata(collection=collection),
+        )
+        self.app.push_screen(screen, self._uploaded)
+
+    def _uploaded(self, _result: None) -> None:
+        if self.gallery.stale:  # a filtered list: which uploads match is the database's call
+            self.gallery.reload(self.app.repository)
 
     def on_paste(self, event: events.Paste) -> None:
         """Paths pasted or dropped into the terminal: confirm, then upload."""
@@ -190,6 +243,10 @@ class BrowseScreen(Screen[None]):
 
     def action_delete(self, purge: bool = False) -> None:
         """Move to the trash (restorable), or with ``purge`` delete for good, bytes too."""
+        if self.gallery.marks.active:
+            if self._repository() is not None:
+                self.bulk_delete(purge=purge)
+            return
         info = self._selected()
         if info is None or self._repository() is None:
             return
@@ -227,7 +284,7 @@ class BrowseScreen(Screen[None]):
 
     def _deleted(self, info: ImageInfo, purge: bool) -> None:
         self.gallery.remove(info.id)
-        where = "for good" if purge else "to the trash (imagerepo-tui restore brings it back)"
+        where = "for good" if purge else "to the trash (t shows it, r restores)"
         verb = "Deleted" if purge else "Moved"
         self.notify(f"{verb} {visible(info.filename)} {where}", markup=False)
 
@@ -270,6 +327,10 @@ class BrowseScreen(Screen[None]):
             self.app.call_from_thread(self._changed, updated, "Replaced the content of")
 
     def action_export(self) -> None:
+        if self.gallery.marks.active:
+            if self._repository() is not None:
+                self.bulk_export()
+            return
         info = self._selected()
         if info is not None and self._repository() is not None:
             self.app.push_screen(ExportScreen(info))

@@ -24,6 +24,7 @@ from imagerepo_tui import imaging
 from imagerepo_tui.errors import DatabaseUnavailableError
 from imagerepo_tui.repository import (
     FileEntry,
+    NewMetadata,
     UploadResult,
     find_upload_files,
     read_upload_file,
@@ -258,11 +259,19 @@ class UploadScreen(ModalScreen[None]):
         Binding("escape", "cancel", "Cancel / close", id="upload.cancel")
     ]
 
-    def __init__(self, paths: list[Path], *, recursive: bool, gallery: Gallery) -> None:
+    def __init__(
+        self,
+        paths: list[Path],
+        *,
+        recursive: bool,
+        gallery: Gallery,
+        metadata: NewMetadata | None = None,
+    ) -> None:
         super().__init__()
         self.paths = paths
         self.recursive = recursive
         self.gallery = gallery
+        self.metadata = metadata or NewMetadata()
         self.cancel_event = threading.Event()
         self.running = True
         self.counts = {"created": 0, "duplicate": 0, "error": 0}
@@ -294,7 +303,7 @@ class UploadScreen(ModalScreen[None]):
             repository = self.app.repository  # type: ignore[attr-defined]
             if repository is None:
                 raise DatabaseUnavailableError("the database is not connected")
-            results = repository.upload_files(entries)
+            results = repository.upload_files(entries, self.metadata)
             try:
                 for result in results:
                     self.app.call_from_thread(self._result, result)
@@ -306,7 +315,10 @@ class UploadScreen(ModalScreen[None]):
 
     def _started(self, count: int, total: int) -> None:
         self.query_one(ProgressBar).update(total=max(1, total), progress=0)
-        title = f"Uploading {count} file{'s' if count != 1 else ''} ({human_size(total)})…"
+        title = f"Uploading {count} file{'s' if count != 1 else ''} ({human_size(total)})"
+        if self.metadata.collection:
+            title += f" into {visible(self.metadata.collection)}"
+        title += "…"
         self.query_one("#upload-title", Static).update(Text(title))
         if count == 0:
             self.query_one(ProgressBar).update(total=1, progress=1)

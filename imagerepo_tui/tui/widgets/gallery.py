@@ -8,7 +8,7 @@ the chains meet the list is complete and the count exact.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -26,6 +26,7 @@ from imagerepo_tui.repository import ImageInfo, ImageRepository, Page
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.paths import human_size
 from imagerepo_tui.tui.reporting import report_errors
+from imagerepo_tui.tui.selection import Marks
 from imagerepo_tui.tui.widgets.rows import Rows
 
 # Each page costs the embedded server one bounded index range (more with filters).
@@ -45,13 +46,19 @@ class Gallery(ScrollView, can_focus=True):
         Binding("home,g", "first", "First", id="gallery.first", show=False),
         Binding("end,G", "last", "Last", id="gallery.last", show=False),
     ]
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"gallery--cursor", "gallery--loading", "gallery--dim"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "gallery--cursor",
+        "gallery--loading",
+        "gallery--dim",
+        "gallery--mark",
+    }
     DEFAULT_CSS = """
     Gallery { scrollbar-gutter: stable; overflow-x: hidden; }
     Gallery > .gallery--cursor { background: $accent 40%; }
     Gallery:focus > .gallery--cursor { background: $accent; color: $text; }
     Gallery > .gallery--loading { color: $text-muted; }
     Gallery > .gallery--dim { color: $text-muted; }
+    Gallery > .gallery--mark { color: $success; text-style: bold; }
     """
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -78,12 +85,31 @@ class Gallery(ScrollView, can_focus=True):
         self._loading = False
         self._announced: ImageInfo | bool | None = False  # False: nothing said yet
         self.loaded_once = False
+        # What is listed: a parsed search (None: everything), from the trash or not.
+        self.query: Any = None
+        self.query_text = ""
+        self.trash = False
+        self.marks = Marks()
+        # Uploads met a filtered list: it is read again when they are done.
+        self.stale = False
 
     # -- data -------------------------------------------------------------------------
+
+    @property
+    def filtered(self) -> bool:
+        return self.query is not None or self.trash
+
+    def set_view(self, query_text: str, query: Any, *, trash: bool) -> None:
+        """List the matches of ``query`` (parsed; None for all), in the trash or not."""
+        self.query_text, self.query, self.trash = query_text, query, trash
+        self.cursor = 0
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self.reload(self.repository)
 
     def reload(self, repository: ImageRepository | None) -> None:
         """Start over from the database (connected, reconnected, refresh)."""
         keep = self.current
+        self.stale = False
         self.repository = repository
         self._generation += 1
         self._loading = False
@@ -92,7 +118,7 @@ class Gallery(ScrollView, can_focus=True):
         self._keep_id = keep.id if keep else None
         self._resize()
         if repository is not None:
-            self._load(self._generation, "start", None)
+            self._load(self._generation, "start", None, self.query, self.trash)
 
     @property
     def current(self) -> ImageInfo | None:
@@ -103,15 +129,15 @@ class Gallery(ScrollView, can_focus=True):
         self.refresh()
 
     @work(thread=True, group="gallery", exit_on_error=False)
-    def _load(self, generation: int, which: str, cursor: int | None) -> None:
+    def _load(self, generation: int, which: str, cursor: Any, query: Any, trash: bool) -> None:
         """One page from the database; ``start`` also counts."""
         repository = self.repository
         if repository is None:
             return
         with report_errors(self.app, on_error=lambda: self._load_failed(generation)):
-            total = repository.count() if which == "start" else None
+            total = repository.count(query, trash=trash) if which == "start" else None
             page = repository.list_page(
-                before=cursor, limit=PAGE_ROWS, oldest_first=which == "tail"
+                query, before=cursor, limit=PAGE_ROWS, oldest_first=which == "tail", trash=trash
             )
             if not get_current_worker().is_cancelled:
                 self.app.call_from_thread(self._loaded, generation, which, page, total)
@@ -161,9 +187,9 @@ class Gallery(ScrollView, can_focus=True):
         from_tail = (rows.total - 1 - len(rows.tail)) - missing
         self._loading = True
         if rows.head and from_tail < from_head:
-            self._load(self._generation, "tail", rows.tail_cursor)
+            self._load(self._generation, "tail", rows.tail_cursor, self.query, self.trash)
         else:
-            self._load(self._generation, "head", rows.head_cursor)
+            self._load(self._generation, "head", rows.head_cursor, self.query, self.trash)
 
     def _announce(self) -> None:
         info = self.current
@@ -177,6 +203,9 @@ class Gallery(ScrollView, can_focus=True):
 
     def add_new(self, info: ImageInfo) -> None:
         """A freshly uploaded image: it is the newest, so it goes on top."""
+        if self.filtered:
+            self.stale = True  # whether it matches is the database's to say
+            return
         if self.rows.find(info.id) is not None:
             return
         self.rows.head.insert(0, info)
@@ -250,6 +279,10 @@ class Gallery(ScrollView, can_focus=True):
             # Dim columns on the cursor's background would be unreadable: plain there.
             dim = Style(color=self.get_component_rich_style("gallery--dim").color)
             text = format_row(info, width, Style() if row == self.cursor else dim)
+            if self.marks.active and self.marks.is_marked(info.id):
+                text = Text.assemble(
+                    ("✓", self.get_component_rich_style("gallery--mark")), text[1:]
+                )
         style = self.rich_style
         if row == self.cursor:
             style = style + self.get_component_rich_style("gallery--cursor")
@@ -262,6 +295,10 @@ class Gallery(ScrollView, can_focus=True):
             message = "  waiting for the database…"
         elif not self.loaded_once:
             message = "  loading…"
+        elif self.query is not None:
+            message = "  No matches. Escape clears the search."
+        elif self.trash:
+            message = "  The trash is empty. Press t to go back to the library."
         else:
             message = "  No images yet: press u to upload, or paste file paths here."
         text = Text(message, style=self.get_component_rich_style("gallery--loading"))

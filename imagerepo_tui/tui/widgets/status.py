@@ -1,4 +1,5 @@
-"""The status line: which database, how many images, and whether it answers."""
+"""The status line: which database, how many images, whether it answers, and what the
+gallery shows (the library or the trash, the active search and its matches, marks)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ class StatusLine(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
+        self.view: Text | None = None
+
+    def show_view(self, view: Text | None) -> None:
+        """What the gallery lists, when it is not simply the whole library."""
+        self.view = view
+        self._redraw()
 
     def on_mount(self) -> None:
         for name in ("connection", "image_count", "db_description", "activity"):
@@ -34,14 +41,13 @@ class StatusLine(Static):
         state, style = STATE_STYLES.get(app.connection, (app.connection, ""))
         count = app.image_count
         images = "" if count is None else f"{count:,} image{'s' if count != 1 else ''}"
-        text = Text.assemble(
-            ("imagerepo-tui", "bold"),
-            "  ",
-            (visible(app.db_description), "dim"),
-            "  ",
-            images,
-            "  ",
-            (state, style),
+        text = Text.assemble(("imagerepo-tui", "bold"), "  ")
+        if self.view is not None:
+            # What is listed comes before the database's name, which may be long.
+            text.append_text(self.view)
+            text.append("  │  ", style="dim")
+        text.append_text(
+            Text.assemble((visible(app.db_description), "dim"), "  ", images, "  ", (state, style))
         )
         if app.activity:
             text.append(f"  {visible(app.activity)}", style="italic")

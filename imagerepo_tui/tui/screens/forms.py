@@ -1,0 +1,153 @@
+"""Small forms that return a value: one line of text, tags to add and remove, a folder
+to export to. Pressing the form's button is the confirmation of its bulk action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from imagerepo_tui.repository import normalise_tags
+from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.screens.modals import default_export_folder
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """One line of text (a collection's name); enter accepts, escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="prompt.cancel")
+    ]
+
+    def __init__(self, question: Text, value: str = "", *, ok_label: str = "OK") -> None:
+        super().__init__()
+        self.question = question
+        self.value = value
+        self.ok_label = ok_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, classes="question", markup=False)
+            yield Input(self.value, id="prompt-value")
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self.ok_label} (enter)", variant="primary", id="ok")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _accept(self) -> None:
+        value = self.query_one(Input).value.strip()
+        if value:
+            self.dismiss(value)
+        else:
+            self.notify("Type a name first.", severity="warning")
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class TagChange:
+    add: tuple[str, ...]
+    remove: tuple[str, ...]
+
+
+class TagsScreen(ModalScreen[TagChange | None]):
+    """Tags to add and tags to remove (comma-separated), for one image or many."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "apply", "Apply", id="tags.apply"),
+        Binding("escape", "cancel", "Cancel", id="tags.cancel"),
+    ]
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(f"Tag {self.what}", style="bold"), markup=False)
+            yield Label("Add tags (comma-separated)")
+            yield Input(id="add-tags")
+            yield Label("Remove tags (comma-separated)")
+            yield Input(id="remove-tags")
+            with Horizontal(classes="buttons"):
+                yield Button("Apply (ctrl+s)", variant="primary", id="apply")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#add-tags", Input).focus()
+
+    def _tags(self, name: str) -> tuple[str, ...]:
+        return tuple(normalise_tags(self.query_one(f"#{name}", Input).value.split(",")))
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#apply")
+    def action_apply(self) -> None:
+        change = TagChange(self._tags("add-tags"), self._tags("remove-tags"))
+        if change.add or change.remove:
+            self.dismiss(change)
+        else:
+            self.notify("Type a tag to add or to remove.", severity="warning")
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    folder: Path
+    force: bool
+
+
+class FolderScreen(ModalScreen[ExportChoice | None]):
+    """The folder a bulk export writes to, and whether existing files are replaced."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="folder.cancel")
+    ]
+
+    def __init__(self, what: str, folder: Path | None = None) -> None:
+        super().__init__()
+        self.what = what
+        self.folder = folder or default_export_folder()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(f"Export {self.what} to folder:", style="bold"), markup=False)
+            yield Input(str(self.folder), id="folder")
+            yield Checkbox("Overwrite files that exist", id="force")
+            yield Static("", id="folder-message", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Export (enter)", variant="primary", id="export")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#folder", Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#export")
+    def _export(self) -> None:
+        folder = Path(self.query_one("#folder", Input).value.strip()).expanduser()
+        if not folder.is_dir():
+            message = f"{visible(str(folder))} is not a folder"
+            self.query_one("#folder-message", Static).update(Text(message, style="bold red"))
+            return
+        self.dismiss(ExportChoice(folder, self.query_one("#force", Checkbox).value))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,391 @@
+"""The main screen's search, collections, marks, bulk actions and trash view.
+
+A mixin of ``BrowseScreen`` (which holds the bindings and message handlers): every
+database call runs in a thread worker, every bulk action walks a ``Selection`` in a
+``BulkScreen`` after one question, and the gallery is read again afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import work
+
+from imagerepo_tui.errors import DatabaseUnavailableError
+from imagerepo_tui.query import QueryError
+from imagerepo_tui.repository import ImageRepository
+from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.reporting import report_errors
+from imagerepo_tui.tui.screens.bulk import BulkJob, BulkOutcome, BulkScreen
+from imagerepo_tui.tui.screens.collections import (
+    CollectionChoice,
+    CollectionsScreen,
+    collection_query,
+)
+from imagerepo_tui.tui.screens.forms import ExportChoice, FolderScreen, TagChange, TagsScreen
+from imagerepo_tui.tui.screens.modals import ConfirmScreen
+from imagerepo_tui.tui.selection import Selection
+
+if TYPE_CHECKING:
+    from imagerepo_tui.tui.app import ImageRepoApp
+    from imagerepo_tui.tui.widgets.gallery import Gallery
+    from imagerepo_tui.tui.widgets.search import SearchBar
+    from imagerepo_tui.tui.widgets.status import StatusLine
+
+# Actions that only make sense in one of the two views (their keys do other things).
+TRASH_ONLY = frozenset({"restore", "empty_trash"})
+LIBRARY_ONLY = frozenset(
+    {"upload", "replace", "edit", "delete", "tag", "collect", "uncollect", "collections"}
+)
+
+
+def _plural(count: int, word: str = "image", words: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+class OrganiseActions:
+    """Search, collections, marks, bulk actions, trash: mixed into ``BrowseScreen``."""
+
+    if TYPE_CHECKING:
+        app: ImageRepoApp
+        collection_name: str | None
+
+        @property
+        def gallery(self) -> Gallery: ...
+        @property
+        def search_bar(self) -> SearchBar: ...
+        @property
+        def status(self) -> StatusLine: ...
+        def notify(self, message: str, **kwargs: Any) -> None: ...
+        def _repository(self) -> ImageRepository | None: ...
+
+    # -- which actions apply ------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        trash = self.gallery.trash
+        if action in TRASH_ONLY:
+            return trash
+        if action in LIBRARY_ONLY:
+            return not trash
+        return True
+
+    # -- the status line ------------------------------------------------------------------
+
+    def update_view(self) -> None:
+        """Tell the status line what the gallery lists and what is marked."""
+        gallery = self.gallery
+        parts: list[Text] = []
+        if gallery.trash:
+            parts.append(Text("TRASH", style="bold yellow"))
+        if gallery.query is not None:
+            parts.append(Text.assemble("search ", (visible(gallery.query_text), "bold")))
+        if gallery.filtered and gallery.loaded_once:
+            total = gallery.rows.total
+            if gallery.query is not None:
+                parts.append(Text(_plural(total, "match", "matches")))
+            else:
+                parts.append(Text(_plural(total)))
+        if gallery.marks.active:
+            parts.append(Text(gallery.marks.describe(), style="bold green"))
+        self.status.show_view(Text("  ").join(parts) if parts else None)
+        gallery.border_title = "Trash" if gallery.trash else "Images"
+
+    # -- search ---------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        """Open the search box (enter applies, escape clears)."""
+        self.search_bar.open()
+
+    def apply_search(self, text: str, collection: str | None = None) -> None:
+        text = text.strip()
+        if not text:
+            self.clear_search()
+        elif self._repository() is not None:
+            self._check_search(text, collection)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _check_search(self, text: str, collection: str | None) -> None:
+        """Parse in a worker (collection names are looked up): a bad query is shown,
+        the list stays."""
+        with report_errors(self.app):
+            repository = self.app.repository
+            if repository is None:
+                raise DatabaseUnavailableError("the database is not connected")
+            try:
+                query = repository.parse_query(text)
+            except QueryError as error:
+                self.app.call_from_thread(self._search_failed, str(error), error.column)
+                return
+            self.app.call_from_thread(self._search_ok, text, query, collection)
+
+    def _search_failed(self, message: str, column: int) -> None:
+        self.search_bar.open()
+        self.search_bar.show_error(message, column)
+
+    def _search_ok(self, text: str, query: Any, collection: str | None) -> None:
+        bar = self.search_bar
+        bar.show_error(None)
+        bar.input.value = text
+        bar.add_class("shown")
+        self.collection_name = collection
+        self._drop_search_marks()
+        self.gallery.set_view(text, query, trash=self.gallery.trash)
+        self.gallery.focus()
+        self.update_view()
+
+    def clear_search(self) -> None:
+        self.search_bar.close()
+        self.collection_name = None
+        if self.gallery.query is not None:
+            self._drop_search_marks()
+            self.gallery.set_view("", None, trash=self.gallery.trash)
+        self.gallery.focus()
+        self.update_view()
+
+    def _drop_search_marks(self) -> None:
+        """ "All matches" belongs to the search it was made in; hand marks stay."""
+        if self.gallery.marks.everything:
+            self.gallery.marks.clear()
+            self.gallery.refresh()
+
+    # -- collections ----------------------------------------------------------------------
+
+    def action_collections(self) -> None:
+        """Browse a collection (or all images); create, rename, delete collections."""
+        if self._repository() is None:
+            return
+
+        def chosen(choice: CollectionChoice | None) -> None:
+            if choice is None:
+                return
+            if choice.name is None:
+                self.clear_search()
+            else:
+                self.apply_search(collection_query(choice.name), choice.name)
+
+        screen = CollectionsScreen("Collections", with_all=True, current=self.collection_name)
+        self.app.push_screen(screen, chosen)
+
+    def action_collect(self, remove: bool = False) -> None:
+        """Add the marked (or highlighted) images to a collection, or remove them."""
+        target = self._target()
+        if target is None:
+            return
+        selection, what = target
+
+        def chosen(choice: CollectionChoice | None) -> None:
+            if choice is None or choice.name is None:
+                return
+            name = choice.name
+            if remove:
+                job = BulkJob(
+                    f"Removing from {visible(name)}",
+                    f"removed from {visible(name)}",
+                    selection,
+                    lambda repo, image_id: repo.remove_from_collection(name, [image_id]),
+                )
+            else:
+                job = BulkJob(
+                    f"Adding to {visible(name)}",
+                    f"added to {visible(name)}",
+                    selection,
+                    lambda repo, image_id: repo.add_to_collection(name, [image_id]),
+                )
+            self.run_bulk(job, clear_marks=False)
+
+        title = f"{'Remove' if remove else 'Add'} {what} {'from' if remove else 'to'} collection:"
+        screen = CollectionsScreen(title, with_all=False, current=self.collection_name)
+        self.app.push_screen(screen, chosen)
+
+    def action_uncollect(self) -> None:
+        self.action_collect(remove=True)
+
+    # -- marks ----------------------------------------------------------------------------
+
+    def action_mark(self) -> None:
+        """Mark or unmark the highlighted image, and move on."""
+        info = self.gallery.current
+        if info is None:
+            return
+        self.gallery.marks.toggle(info.id)
+        self.gallery.action_cursor(1)
+        self.gallery.refresh()
+        self.update_view()
+
+    def action_mark_all(self) -> None:
+        """Mark every match of the current search (kept as the search, not as ids)."""
+        if self._repository() is not None:
+            self._count_for_marks(self.gallery.query, self.gallery.trash)
+
+    @work(thread=True, exclusive=True, group="mark-all", exit_on_error=False)
+    def _count_for_marks(self, query: Any, trash: bool) -> None:
+        with report_errors(self.app):
+            repository = self.app.repository
+            if repository is None:
+                raise DatabaseUnavailableError("the database is not connected")
+            count = repository.count(query, trash=trash)
+            self.app.call_from_thread(self._marked_all, query, trash, count)
+
+    def _marked_all(self, query: Any, trash: bool, count: int) -> None:
+        gallery = self.gallery
+        if gallery.query is not query or gallery.trash != trash:
+            return  # the view changed meanwhile
+        gallery.marks.mark_all(query, trash=trash, matches=count)
+        gallery.refresh()
+        self.update_view()
+
+    def action_clear_marks(self) -> None:
+        """Clear the marks (or, with none, the search)."""
+        if self.gallery.marks.active:
+            self.gallery.marks.clear()
+            self.gallery.refresh()
+            self.update_view()
+        elif self.gallery.query is not None:
+            self.clear_search()
+
+    def _target(self) -> tuple[Selection, str] | None:
+        """The marked images, else the highlighted one, and how to name them."""
+        if self._repository() is None:
+            return None
+        marks = self.gallery.marks
+        if marks.active:
+            return marks.snapshot(), f"{_plural(marks.count)} (marked)"
+        info = self.gallery.current
+        if info is None:
+            self.notify("No image selected.", severity="warning")
+            return None
+        return Selection.one(info.id), visible(info.title or info.filename)
+
+    # -- bulk actions ---------------------------------------------------------------------
+
+    def run_bulk(self, job: BulkJob, *, clear_marks: bool) -> None:
+        def finished(outcome: BulkOutcome | None) -> None:
+            if clear_marks:
+                self.gallery.marks.clear()
+            self.gallery.reload(self.app.repository)
+            self.update_view()
+            if outcome is not None:
+                failed = f", {outcome.failed:,} failed" if outcome.failed else ""
+                stopped = " (stopped)" if outcome.stopped else ""
+                self.notify(
+                    f"{_plural(outcome.done)} {job.done_verb}{failed}{stopped}",
+                    severity="warning" if outcome.failed else "information",
+                    markup=False,
+                )
+
+        self.app.push_screen(BulkScreen(job), finished)
+
+    def _confirm_bulk(self, question: Text, label: str, job: BulkJob, *, danger: bool) -> None:
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.run_bulk(job, clear_marks=True)
+
+        self.app.push_screen(ConfirmScreen(question, yes_label=label, danger=danger), answer)
+
+    def bulk_delete(self, *, purge: bool) -> None:
+        """Marked images to the trash, or (``purge``) deleted for good."""
+        marks = self.gallery.marks
+        selection = marks.snapshot()
+        what = _plural(marks.count)
+        if purge:
+            in_trash = self.gallery.trash
+
+            def purge_one(repo: ImageRepository, image_id: str) -> Any:
+                if not in_trash:
+                    repo.delete(image_id)
+                return repo.purge(image_id)
+
+            question = Text.assemble(
+                f"Delete {what} (marked) for good, stored bytes too? ",
+                ("This cannot be undone.", "bold red"),
+            )
+            job = BulkJob("Deleting for good", "deleted for good", selection, purge_one)
+            self._confirm_bulk(question, "Delete for good", job, danger=True)
+        else:
+            question = Text(f"Move {what} (marked) to the trash?")
+            job = BulkJob(
+                "Moving to the trash",
+                "moved to the trash",
+                selection,
+                lambda repo, image_id: repo.delete(image_id),
+            )
+            self._confirm_bulk(question, "Move to trash", job, danger=True)
+
+    def action_tag(self) -> None:
+        """Add and remove tags on the marked (or highlighted) images."""
+        target = self._target()
+        if target is None:
+            return
+        selection, what = target
+
+        def chosen(change: TagChange | None) -> None:
+            if change is None:
+                return
+            job = BulkJob(
+                "Tagging",
+                "tagged",
+                selection,
+                lambda repo, image_id: repo.edit(
+                    image_id, add_tags=change.add, remove_tags=change.remove
+                ),
+            )
+            self.run_bulk(job, clear_marks=False)
+
+        self.app.push_screen(TagsScreen(what), chosen)
+
+    def bulk_export(self) -> None:
+        marks = self.gallery.marks
+        selection, what = marks.snapshot(), f"{_plural(marks.count)} (marked)"
+
+        def chosen(choice: ExportChoice | None) -> None:
+            if choice is None:
+                return
+            job = BulkJob(
+                f"Exporting to {visible(str(choice.folder))}",
+                "exported",
+                selection,
+                lambda repo, image_id: repo.export(image_id, choice.folder, force=choice.force),
+            )
+            self.run_bulk(job, clear_marks=False)
+
+        self.app.push_screen(FolderScreen(what), chosen)
+
+    # -- the trash ------------------------------------------------------------------------
+
+    def action_toggle_trash(self) -> None:
+        """Show the trash instead of the library, or back."""
+        gallery = self.gallery
+        gallery.marks.clear()
+        gallery.set_view(gallery.query_text, gallery.query, trash=not gallery.trash)
+        self.update_view()
+        self.app.refresh_bindings()
+
+    def action_restore(self) -> None:
+        """Bring the marked (or highlighted) images back from the trash."""
+        target = self._target()
+        if target is None:
+            return
+        selection, what = target
+        job = BulkJob(
+            "Restoring", "restored", selection, lambda repo, image_id: repo.restore(image_id)
+        )
+        if self.gallery.marks.active:
+            question = Text(f"Restore {what} from the trash?")
+            self._confirm_bulk(question, "Restore", job, danger=False)
+        else:
+            self.run_bulk(job, clear_marks=True)
+
+    def action_empty_trash(self) -> None:
+        """Delete every image in the trash for good."""
+        if self._repository() is None:
+            return
+        question = Text.assemble(
+            "Empty the trash: delete every image in it for good, stored bytes too? ",
+            ("This cannot be undone.", "bold red"),
+        )
+        selection = Selection(everything=True, query=None, trash=True)
+        purge: Callable[[ImageRepository, str], Any] = lambda repo, image_id: repo.purge(image_id)  # noqa: E731
+        job = BulkJob("Emptying the trash", "deleted for good", selection, purge)
+        self._confirm_bulk(question, "Empty trash", job, danger=True)
