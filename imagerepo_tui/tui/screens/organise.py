@@ -79,7 +79,9 @@ class OrganiseActions:
         parts: list[Text] = []
         if gallery.trash:
             parts.append(Text("TRASH", style="bold yellow"))
-        if gallery.query is not None:
+        if gallery.query is not None and self.collection_name is not None:
+            parts.append(Text.assemble("collection ", (visible(self.collection_name), "bold")))
+        elif gallery.query is not None:
             parts.append(Text.assemble("search ", (visible(gallery.query_text), "bold")))
         if gallery.filtered and gallery.loaded_once:
             total = gallery.rows.total

@@ -102,9 +102,11 @@ class Gallery(ScrollView, can_focus=True):
     def set_view(self, query_text: str, query: Any, *, trash: bool) -> None:
         """List the matches of ``query`` (parsed; None for all), in the trash or not."""
         self.query_text, self.query, self.trash = query_text, query, trash
+        keep = self.current  # stays highlighted if the first page of the new list has it
         self.cursor = 0
         self.scroll_to(y=0, animate=False, immediate=True)
         self.reload(self.repository)
+        self._keep_id = keep.id if keep else None
 
     def reload(self, repository: ImageRepository | None) -> None:
         """Start over from the database (connected, reconnected, refresh)."""

@@ -51,4 +51,5 @@ class StatusLine(Static):
         )
         if app.activity:
             text.append(f"  {visible(app.activity)}", style="italic")
+        text.no_wrap, text.overflow = True, "ellipsis"  # one line: cut, never wrapped away
         self.update(text)
