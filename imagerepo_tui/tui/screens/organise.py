@@ -92,7 +92,8 @@ class OrganiseActions:
         if gallery.marks.active:
             parts.append(Text(gallery.marks.describe(), style="bold green"))
         self.status.show_view(Text("  ").join(parts) if parts else None)
-        gallery.border_title = "Trash" if gallery.trash else "Images"
+        pane = self.query_one("#gallery-pane")  # type: ignore[attr-defined]
+        pane.border_title = "Trash" if gallery.trash else "Images"
 
     # -- search ---------------------------------------------------------------------------
 
@@ -101,8 +102,7 @@ class OrganiseActions:
         self.search_bar.open()
 
     def apply_search(self, text: str, collection: str | None = None) -> None:
-        text = text.strip()
-        if not text:
+        if not text.strip():  # not stripped otherwise: error columns count from its start
             self.clear_search()
         elif self._repository() is not None:
             self._check_search(text, collection)
@@ -133,7 +133,7 @@ class OrganiseActions:
         bar.add_class("shown")
         self.collection_name = collection
         self._drop_search_marks()
-        self.gallery.set_view(text, query, trash=self.gallery.trash)
+        self.gallery.set_view(text.strip(), query, trash=self.gallery.trash)
         self.gallery.focus()
         self.update_view()
 

@@ -41,7 +41,7 @@ class SearchBar(Vertical):
     DEFAULT_CSS = """
     SearchBar { height: auto; display: none; }
     SearchBar.shown { display: block; }
-    SearchBar SearchInput { border: none; height: 1; padding: 0 1; }
+    SearchBar SearchInput, SearchBar SearchInput:focus { border: none; height: 1; padding: 0 1; }
     SearchBar #search-error { height: auto; color: $error; padding: 0 1; display: none; }
     SearchBar #search-error.shown { display: block; }
     """
