@@ -1,0 +1,415 @@
+"""How the TUI feels, measured in one run and printed as a table.
+
+- start-up: time from spawning ``imagerepo-tui`` (the real CLI entry, headless,
+  120×40) to its first painted frame, as a ratio to a minimal Textual app spawned
+  the same way; and to the first page of a 10,000-image library painted;
+- key-to-repaint latency while scrolling that library (j and PgDn): from the key
+  press to the first frame showing the moved cursor on a loaded row;
+- one gallery page (200 rows) through the repository vs the best hand-written
+  pymongo query for the same rows, newest page and a deep one;
+- preview latency of 12-megapixel JPEGs, first view and from the cache;
+- peak RSS of the app process while browsing.
+
+Frames are counted when Textual hands a composed update to its driver
+(``App._display``); headless, so no terminal write is timed. Children are fresh
+processes so imports, caches and memory are those of a real start. The library is
+made once by ``benchmarks.library`` and kept under benchmarks/.data, like
+``bench_search``'s.
+
+    python -m benchmarks.bench_tui [--count 10000] [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pymongo import DESCENDING, MongoClient
+
+from benchmarks.bench_search import ensure_library
+from benchmarks.photos import CACHE, make_photo_folder
+from imagerepo_tui.config import Settings
+from imagerepo_tui.repository import LIVE, ImageRepository
+
+SIZE = (120, 40)
+PAGE_ROWS = 200  # what the gallery asks for (gallery.PAGE_ROWS)
+PREVIEW_PHOTOS = 3
+
+
+# -- children: each runs in its own process and writes JSON to the path it is given --
+
+
+def _hook_display(app_class: type, on_frame: Callable[[Any], None]) -> None:
+    """Call ``on_frame(app)`` after every frame the app composes for its driver."""
+    original = app_class._display
+
+    def _display(self: Any, screen: Any, renderable: Any) -> None:
+        original(self, screen, renderable)
+        if renderable is not None:
+            on_frame(self)
+
+    app_class._display = _display
+
+
+def _child_start(mode: str, data_dir: str, out: Path) -> None:
+    """``frame``: first frame of the app; ``page``: first frame showing the first
+    page of the gallery; ``minimal``: first frame of a minimal Textual app."""
+    if mode == "minimal":
+        from textual.app import App, ComposeResult
+        from textual.widgets import Static
+
+        class Minimal(App[None]):
+            def compose(self) -> ComposeResult:
+                yield Static("hello")
+
+        def first(app: Any) -> None:
+            out.write_text(json.dumps({"painted": time.time()}))
+            app.exit()
+
+        _hook_display(Minimal, first)
+        Minimal().run(headless=True, size=SIZE)
+        return
+
+    from imagerepo_tui.cli import main
+    from imagerepo_tui.tui.app import ImageRepoApp
+    from imagerepo_tui.tui.screens.browse import BrowseScreen
+    from imagerepo_tui.tui.widgets.gallery import Gallery
+
+    def ready(app: Any) -> bool:
+        if not isinstance(app.screen, BrowseScreen):
+            return False
+        if mode == "frame":
+            return True
+        gallery = app.screen.query_one(Gallery)
+        return gallery.loaded_once and gallery.rows.get(0) is not None
+
+    def on_frame(app: Any) -> None:
+        if not out.exists() and ready(app):
+            out.write_text(json.dumps({"painted": time.time()}))
+            app.exit()
+
+    _hook_display(ImageRepoApp, on_frame)
+    run = ImageRepoApp.run
+    ImageRepoApp.run = lambda self, **_: run(self, headless=True, size=SIZE)  # type: ignore[method-assign]
+    main(["--data-dir", data_dir, "--graphics", "halfcell"])
+
+
+async def _wait(predicate: Callable[[], object], timeout: float = 30) -> None:
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the app did not get there")
+        await asyncio.sleep(0.001)
+
+
+def _child_browse(data_dir: str, out: Path, presses: dict[str, int]) -> None:
+    """Scroll the library with j and PgDn; per key, the time to the first frame that
+    shows the cursor moved onto a loaded row. Then the peak RSS of this process."""
+    from imagerepo_tui.tui.app import ImageRepoApp, make_app
+    from imagerepo_tui.tui.widgets.gallery import Gallery
+
+    frames: list[tuple[float, int, bool]] = []
+
+    def on_frame(app: Any) -> None:
+        galleries = app.screen.query(Gallery)
+        if galleries:
+            gallery = galleries.first()
+            loaded = gallery.rows.get(gallery.cursor) is not None
+            frames.append((time.perf_counter(), gallery.cursor, loaded))
+
+    _hook_display(ImageRepoApp, on_frame)
+
+    async def body() -> dict[str, Any]:
+        app = make_app(Settings.from_env(data_dir=data_dir), graphics="halfcell")
+        results: dict[str, Any] = {}
+        async with app.run_test(size=SIZE) as pilot:
+            gallery = app.screen.query_one(Gallery)
+            await _wait(lambda: gallery.loaded_once and gallery.rows.get(0) is not None)
+            for key, count in presses.items():
+                latencies = []
+                for _ in range(count):
+                    before, seen = gallery.cursor, len(frames)
+                    started = time.perf_counter()
+                    await pilot.press(key)
+
+                    def shown(before: int = before, seen: int = seen) -> object:
+                        return next((f for f in frames[seen:] if f[1] != before and f[2]), None)
+
+                    await _wait(shown, 10)
+                    frame = shown()
+                    assert frame is not None
+                    latencies.append(frame[0] - started)
+                    await asyncio.sleep(0.03)  # about a held key's repeat rate
+                results[key] = latencies
+            results["rows_scrolled"] = gallery.cursor
+        results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return results
+
+    out.write_text(json.dumps(asyncio.run(body())))
+
+
+def _child_preview(data_dir: str, out: Path) -> None:
+    """12 MP previews: key press to the frame showing the full preview, for images
+    never shown (first view) and shown before (cache)."""
+    from imagerepo_tui.tui.app import ImageRepoApp, make_app
+    from imagerepo_tui.tui.screens.browse import BrowseScreen
+    from imagerepo_tui.tui.widgets.gallery import Gallery
+    from imagerepo_tui.tui.widgets.preview import PreviewPane
+
+    frames: list[tuple[float, Any]] = []
+
+    def on_frame(app: Any) -> None:
+        if isinstance(app.screen, BrowseScreen):
+            frames.append((time.perf_counter(), app.screen.query_one(PreviewPane).shown))
+
+    _hook_display(ImageRepoApp, on_frame)
+
+    async def body() -> dict[str, Any]:
+        app = make_app(Settings.from_env(data_dir=data_dir), graphics="halfcell")
+        results: dict[str, list[float]] = {"first": [], "first_thumbnail": [], "cached": []}
+        async with app.run_test(size=SIZE) as pilot:
+            gallery = app.screen.query_one(Gallery)
+            await _wait(lambda: gallery.rows.total >= PREVIEW_PHOTOS and gallery.rows.complete)
+            pane = app.screen.query_one(PreviewPane)
+            await _wait(lambda: pane.shown is not None and pane.shown[1] == "full", 60)
+
+            async def view(key: str, kind: str) -> None:
+                seen = len(frames)
+                started = time.perf_counter()
+                await pilot.press(key)
+                wanted = gallery.current.id  # type: ignore[union-attr]
+
+                def at(stage: str) -> Any:
+                    return next((f for f in frames[seen:] if f[1] == (wanted, stage)), None)
+
+                await _wait(lambda: at("full"), 60)
+                results[kind].append(at("full")[0] - started)
+                thumbnail = at("thumbnail")
+                if kind == "first" and thumbnail is not None:
+                    results["first_thumbnail"].append(thumbnail[0] - started)
+                await asyncio.sleep(0.2)
+
+            for _ in range(PREVIEW_PHOTOS - 1):
+                await view("j", "first")
+            for _ in range(PREVIEW_PHOTOS - 1):
+                await view("k", "cached")
+        return {**results, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+    out.write_text(json.dumps(asyncio.run(body())))
+
+
+# -- the parent ------------------------------------------------------------------------
+
+
+def _spawn(*args: str, timeout: float = 120) -> tuple[float, dict[str, Any]]:
+    """Run a child; returns (wall seconds from spawn to its reported moment, its JSON)."""
+    with tempfile.TemporaryDirectory() as temporary:
+        out = Path(temporary) / "out.json"
+        env = {**os.environ, "IMAGEREPO_EMBEDDED_IDLE_SECONDS": "30"}
+        started = time.time()
+        subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_tui", "--child", *args, "--out", str(out)],
+            check=True,
+            timeout=timeout,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
+        data = json.loads(out.read_text())
+        return data.get("painted", started) - started, data
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def _best_of(work: Callable[[], Any], repeat: int = 7) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def _raw_page(images: Any, counters: Any, before_seq: int | None) -> list[dict[str, Any]]:
+    """The same page by hand: bounded, growing ``seq`` windows below the newest (an
+    open ``sort().limit()`` reads every document on the embedded server)."""
+    if before_seq is None:
+        before_seq = int(counters.find_one({"_id": "image_seq"})["value"]) + 1
+    found: list[dict[str, Any]] = []
+    high, window = before_seq, PAGE_ROWS * 2
+    while high > 0 and len(found) < PAGE_ROWS:
+        low = max(0, high - window)
+        query = {**LIVE, "seq": {"$gte": low, "$lt": high}}
+        cursor = images.find(query, {"thumbnail": 0}).sort("seq", DESCENDING)
+        found.extend(cursor.limit(PAGE_ROWS - len(found)))
+        high, window = low, window * 4
+    return found
+
+
+def _page_rows(repo: ImageRepository, uri: str) -> list[tuple[str, float, float]]:
+    client: MongoClient = MongoClient(uri)
+    db = client.get_default_database()
+    images, counters = db["images"], db["counters"]
+    rows = []
+    deep_cursor, deep_seq = None, None
+    for _ in range(25):  # row 5,000
+        page = repo.list_page(before=deep_cursor, limit=PAGE_ROWS)
+        deep_cursor, deep_seq = page.next_before, page.items[-1].seq
+    for label, cursor, seq in (("newest", None, None), ("row 5,000", deep_cursor, deep_seq)):
+        app_s, page = _best_of(lambda c=cursor: repo.list_page(before=c, limit=PAGE_ROWS))
+        sort_s, sorted_docs = _best_of(
+            lambda s=seq: list(
+                images.find({**LIVE, **({"seq": {"$lt": s}} if s else {})}, {"thumbnail": 0})
+                .sort("seq", DESCENDING)
+                .limit(PAGE_ROWS)
+            ),
+            repeat=3,
+        )
+        raw_s, docs = _best_of(lambda s=seq: _raw_page(images, counters, s))
+        ids = [image.id for image in page.items]
+        assert [str(d["_id"]) for d in docs] == ids, f"{label}: raw page differs"
+        assert [str(d["_id"]) for d in sorted_docs] == ids, f"{label}: sorted page differs"
+        rows.append((label, app_s, min(raw_s, sort_s)))
+    client.close()
+    return rows
+
+
+def _preview_library() -> str:
+    data_dir = CACHE / "preview12mp"
+    repo = ImageRepository.open(Settings(data_dir=data_dir, embedded_idle_seconds=30))
+    try:
+        if repo.count() < PREVIEW_PHOTOS:
+            for path in make_photo_folder(CACHE / "photos12mp", PREVIEW_PHOTOS):
+                repo.upload(path)
+    finally:
+        repo.close()
+    return str(data_dir)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=7, help="spawns per start-up figure")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        mode, *rest = args.child
+        if mode in ("minimal", "frame", "page"):
+            _child_start(mode, rest[0] if rest else "", args.out)
+        elif mode == "browse":
+            _child_browse(rest[0], args.out, {"j": 150, "pagedown": 40})
+        elif mode == "preview":
+            _child_preview(rest[0], args.out)
+        return
+
+    uri, filled = ensure_library(args.count, None)
+    # Filling opens and closes a repository of its own, which closes the shared client
+    # under ``filled``: open the library again.
+    with contextlib.suppress(Exception):
+        filled.close()
+    library = str(CACHE / f"library{args.count}")
+    preview_library = _preview_library()  # one open repository per process at a time
+    repo = ImageRepository.open(Settings(data_dir=Path(library), embedded_idle_seconds=30))
+    print(
+        f"{repo.count():,} images, embedded SecantusDB (server already running); "
+        f"{SIZE[0]}×{SIZE[1]} headless; medians of {args.runs} spawns\n",
+        flush=True,
+    )
+
+    _spawn("minimal")  # warm-up: file caches, bytecode; not timed
+    _spawn("page", library)
+    start: dict[str, list[float]] = {"minimal": [], "frame": [], "page": []}
+    for _ in range(args.runs):  # interleaved, so load on the machine hits all alike
+        start["minimal"].append(_spawn("minimal")[0])
+        start["frame"].append(_spawn("frame", library)[0])
+        start["page"].append(_spawn("page", library)[0])
+    minimal = statistics.median(start["minimal"])
+    frame = statistics.median(start["frame"])
+    page = statistics.median(start["page"])
+    pages = _page_rows(repo, uri)
+    _, browse = _spawn("browse", library, timeout=600)
+    _, preview = _spawn("preview", preview_library, timeout=600)
+    repo.close()
+
+    table: list[tuple[str, str, str, str]] = [
+        ("first frame: minimal Textual app", f"{minimal * 1e3:.0f} ms", "", "baseline"),
+        ("first frame: imagerepo-tui", f"{frame * 1e3:.0f} ms", f"{frame / minimal:.2f}", "≤ 1.5"),
+        (
+            f"first page of {args.count:,} painted",
+            f"{page * 1e3:.0f} ms",
+            f"{page / minimal:.2f}",
+            "",
+        ),
+    ]
+    for key in ("j", "pagedown"):
+        values = browse[key]
+        table.append(
+            (
+                f"key→repaint {key} (n={len(values)})",
+                f"{statistics.median(values) * 1e3:.1f} ms median",
+                "",
+                f"p95 {_p95(values) * 1e3:.1f} ms",
+            )
+        )
+    for label, app_s, raw_s in pages:
+        table.append(
+            (
+                f"page of {PAGE_ROWS}, {label}: repo vs raw",
+                f"{app_s * 1e3:.1f} / {raw_s * 1e3:.1f} ms",
+                f"{app_s / raw_s:.2f}",
+                "≤ 2",
+            )
+        )
+    for kind, label in (
+        ("first_thumbnail", "12 MP preview, first view: thumbnail"),
+        ("first", "12 MP preview, first view: full"),
+        ("cached", "12 MP preview, cached"),
+    ):
+        if preview[kind]:
+            table.append(
+                (
+                    f"{label} (n={len(preview[kind])})",
+                    f"{statistics.median(preview[kind]) * 1e3:.0f} ms median",
+                    "",
+                    "incl. 100 ms debounce",
+                )
+            )
+    table.append(
+        (
+            f"peak RSS scrolling {browse['rows_scrolled']:,} rows",
+            f"{browse['peak_rss_mb']:.0f} MB",
+            "",
+            "",
+        )
+    )
+    table.append(("peak RSS with 12 MP previews", f"{preview['peak_rss_mb']:.0f} MB", "", ""))
+
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    header = ("measure", "value", "ratio", "goal / note")
+    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
+    for row in (header, *table):
+        print(f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}")
+    print(
+        "\nratio: first frame and first page against the minimal app's first frame; "
+        "pages against the fastest hand-written pymongo query for the same rows"
+    )
+
+
+if __name__ == "__main__":
+    main()
