@@ -66,7 +66,23 @@ def raw_candidates(images: Any, criteria: dict[str, Any]) -> dict[str, Callable[
         "hint seq": lambda: list(
             images.find(query, projection).sort("seq", DESCENDING).limit(PAGE).hint(
                 [("seq", -1)])),
+        "seq windows": lambda: seq_windows(images, query, projection),
     }
+
+
+def seq_windows(images: Any, query: dict[str, Any], projection: dict[str, Any]) -> list:
+    """The app's own trick written by hand: growing bounded ranges of the indexed
+    upload sequence, newest first (only valid for equality filters)."""
+    if any(isinstance(value, dict) for value in query.values()):
+        raise OperationFailure("not an equality filter")
+    newest = images.database["counters"].find_one({"_id": "image_seq"})["value"]
+    high, window, found = newest + 1, 256, []
+    while high > 0 and len(found) < PAGE:
+        low = max(0, high - window)
+        cursor = images.find({**query, "seq": {"$gte": low, "$lt": high}}, projection)
+        found.extend(cursor.sort("seq", DESCENDING).limit(PAGE - len(found)))
+        high, window = low, window * 4
+    return found
 
 
 def ensure_library(count: int, db_uri: str | None) -> tuple[str, ImageRepository]:

@@ -45,6 +45,9 @@ class Store:
     db: Database
     description: str
     embedded: bool
+    # True for SecantusDB (embedded or reached by URI): its planner uses an index
+    # only for whole-filter shapes, so paging and filters are shaped for it.
+    simple_planner: bool = False
 
     def close(self) -> None:
         mongoengine.disconnect(ALIAS)
@@ -97,7 +100,7 @@ def open_store(settings: Settings) -> Store:
             client = _connector(db_name, {})(uri)
         except (PyMongoError, ValueError, TypeError) as error:
             raise DatabaseUnavailableError(describe_failure(error, where)) from None
-        return Store(client, client[db_name], where, embedded=False)
+        return Store(client, client[db_name], where, False, _is_secantus(client))
     data_dir = settings.data_dir
     try:
         client = join_embedded_server(
@@ -116,4 +119,11 @@ def open_store(settings: Settings) -> Store:
         raise DatabaseUnavailableError(
             f"cannot use the data directory {data_dir}: {error.strerror or error}"
         ) from None
-    return Store(client, client[DEFAULT_DB_NAME], f"embedded {data_dir}", embedded=True)
+    return Store(client, client[DEFAULT_DB_NAME], f"embedded {data_dir}", True, True)
+
+
+def _is_secantus(client: MongoClient) -> bool:
+    try:
+        return "secantusVersion" in client.admin.command("buildInfo")
+    except PyMongoError:
+        return False

@@ -79,6 +79,30 @@ def utc_now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+def _index_shaped(criteria: Mapping[str, Any]) -> bool:
+    """Equalities plus at most one range, no operators at the top: the only filters
+    the embedded server answers from an index."""
+    ranges = sum(isinstance(value, dict) for value in criteria.values())
+    return ranges <= 1 and not any(key.startswith("$") for key in criteria)
+
+
+def _server_filter(criteria: Mapping[str, Any]) -> dict[str, Any]:
+    """What to send the embedded server for a filter it will scan anyway: without the
+    live/trashed test, which (measured at 100k images) makes its scan ten times
+    slower; ``_without_trashed`` applies that test to the page instead."""
+    if _index_shaped(criteria) or criteria.get("trashed") is not False:
+        return dict(criteria)
+    return {key: value for key, value in criteria.items() if key != "trashed"}
+
+
+def _without_trashed(
+    docs: list[dict[str, Any]], criteria: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    if criteria.get("trashed") is False:
+        return [doc for doc in docs if not doc.get("trashed")]
+    return docs
+
+
 class ImageStore:
     """Image documents plus their GridFS originals, kept consistent."""
 
@@ -251,10 +275,13 @@ class ImageStore:
         if field == "seq" and equalities:
             strategy = "seq"
             docs = self._seq_page(criteria, limit, descending, after and after[1])
-        elif self.store.embedded:
+        elif self.store.simple_planner:
             strategy = "offset"
             offset = after[1] if after else 0
             docs = self._offset_page(criteria, limit, field, descending, offset)
+            if len(docs) == limit:
+                return _without_trashed(docs, criteria), ("offset", offset + len(docs))
+            return _without_trashed(docs, criteria), None
         else:
             strategy = "key"
             docs = self._keyset_page(criteria, limit, field, descending, after and after[1:])
@@ -272,7 +299,7 @@ class ImageStore:
     ) -> list[dict[str, Any]]:
         direction = DESCENDING if descending else ASCENDING
         with database_errors(self.store):
-            cursor = self.images.find(dict(criteria), LIST_PROJECTION)
+            cursor = self.images.find(_server_filter(criteria), LIST_PROJECTION)
             cursor = cursor.sort([(field, direction), ("_id", direction)])
             return list(cursor.skip(offset).limit(limit))
 
