@@ -7,18 +7,16 @@ fails only the item at hand.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import secrets
-import stat
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from imagerepo_tui import imaging
 from imagerepo_tui.config import Settings
@@ -26,14 +24,37 @@ from imagerepo_tui.errors import (
     AmbiguousIdError,
     DatabaseUnavailableError,
     ExportError,
-    FileTooLargeError,
     ImageRepoError,
     InvalidIdError,
-    InvalidMetadataError,
     NotFoundError,
     UnreadablePathError,
 )
-from imagerepo_tui.query import META_KEY, Query, Sort, combine, parse_query, search_words
+from imagerepo_tui.files import (
+    PreparedUpload,
+    display_filename,
+    find_upload_files,
+    image_fields,
+    link_without_overwrite,
+    read_upload_file,
+    safe_export_name,
+)
+from imagerepo_tui.query import Query, Sort, combine, parse_query
+from imagerepo_tui.records import (
+    IN_TRASH,
+    LIVE,
+    CollectionInfo,
+    FileEntry,
+    ImageInfo,
+    ImageQuery,
+    NewMetadata,
+    Page,
+    UploadResult,
+    check_meta,
+    normalise_tags,
+    parse_meta,
+    search_fields,
+    tag_key,
+)
 from imagerepo_tui.store import (
     CollectionExistsError,
     CollectionStore,
@@ -44,420 +65,31 @@ from imagerepo_tui.store import (
 )
 from imagerepo_tui.textsafe import visible
 
-UploadStatus = Literal["created", "duplicate", "error"]
+# The one API front ends import: the records and file helpers are part of it.
+__all__ = [
+    "CollectionInfo",
+    "FileEntry",
+    "ImageInfo",
+    "ImageQuery",
+    "ImageRepository",
+    "NewMetadata",
+    "Page",
+    "UploadResult",
+    "find_upload_files",
+    "normalise_tags",
+    "parse_meta",
+    "read_upload_file",
+    "safe_export_name",
+    "search_fields",
+]
+
 MIN_ID_PREFIX = 6
 PAGE_SIZE = 200
-MAX_TAG_LENGTH = 100
-MAX_KEYWORDS = 500
-# A boolean, not "deleted_at is null": the embedded server answers equality on a
-# boolean from the (trashed, ...) compound indexes but scans for a null test.
-LIVE: dict[str, Any] = {"trashed": False}
-IN_TRASH: dict[str, Any] = {"trashed": True}
 _ID_TEXT = re.compile(r"[0-9a-f]{6,24}")
 # Files in flight during an upload: enough to overlap decoding with writes and keep
 # both cores busy, few enough that memory stays small (each file is held whole).
 _UPLOAD_WORKERS = 3
 _UPLOAD_AHEAD = 6
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """An image's metadata, as every front end sees it (never the bytes)."""
-
-    id: str
-    filename: str
-    title: str
-    description: str
-    tags: tuple[str, ...]
-    format: str
-    mime: str
-    width: int
-    height: int
-    frames: int
-    size: int
-    sha256: str
-    exif: dict[str, Any]
-    taken_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    seq: int
-    collections: tuple[str, ...] = ()
-    meta: dict[str, Any] = field(default_factory=dict)
-    deleted_at: datetime | None = None
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> ImageInfo:
-        return cls(
-            id=str(doc["_id"]),
-            filename=doc["filename"],
-            title=doc.get("title", ""),
-            description=doc.get("description", ""),
-            tags=tuple(doc.get("tags", ())),
-            format=doc["format"],
-            mime=doc["mime"],
-            width=doc["width"],
-            height=doc["height"],
-            frames=doc.get("frames", 1),
-            size=doc["size"],
-            sha256=doc["sha256"],
-            exif=dict(doc.get("exif") or {}),
-            taken_at=doc.get("taken_at"),
-            created_at=doc["created_at"],
-            updated_at=doc["updated_at"],
-            seq=doc["seq"],
-            collections=tuple(str(c) for c in doc.get("collections", ())),
-            meta=dict(doc.get("meta") or {}),
-            deleted_at=doc.get("deleted_at"),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON types, for ``--json`` output."""
-
-        def iso(moment: datetime | None) -> str | None:
-            return moment.isoformat() if moment else None
-
-        return {
-            "id": self.id,
-            "filename": self.filename,
-            "title": self.title,
-            "description": self.description,
-            "tags": list(self.tags),
-            "format": self.format,
-            "mime": self.mime,
-            "width": self.width,
-            "height": self.height,
-            "frames": self.frames,
-            "size": self.size,
-            "sha256": self.sha256,
-            "exif": self.exif,
-            "taken_at": iso(self.taken_at),
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-            "collections": list(self.collections),
-            "meta": {
-                key: iso(value) if isinstance(value, datetime) else value
-                for key, value in self.meta.items()
-            },
-            "deleted_at": iso(self.deleted_at),
-        }
-
-
-@dataclass(frozen=True)
-class FileEntry:
-    """A path to upload, or one met on the way that cannot be (with the reason)."""
-
-    path: Path
-    size: int = 0
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class UploadResult:
-    path: Path
-    status: UploadStatus
-    image: ImageInfo | None = None
-    error: str | None = None
-    size: int = 0
-
-
-@dataclass(frozen=True)
-class NewMetadata:
-    """What a user may say about images at upload time."""
-
-    title: str = ""
-    description: str = ""
-    tags: Sequence[str] = ()
-    # Custom fields (--meta key=value), already typed by ``parse_meta``.
-    meta: Mapping[str, Any] = field(default_factory=dict)
-    # Name of a collection to put every uploaded image in (created if missing).
-    collection: str | None = None
-
-
-@dataclass(frozen=True)
-class ImageQuery:
-    """A metadata filter for listing (tag equality, literal filename substring)."""
-
-    tag: str | None = None
-    name: str | None = None
-
-    def criteria(self) -> dict[str, Any]:
-        criteria: dict[str, Any] = {}
-        if self.tag:
-            criteria["tag_keys"] = _tag_key(self.tag)
-        if self.name:
-            # Raw $regex with $options, escaped: literal match, and the form the
-            # embedded server answers correctly (a compiled regex returns nothing).
-            criteria["filename"] = {"$regex": re.escape(self.name), "$options": "i"}
-        return criteria
-
-
-@dataclass
-class Page:
-    items: list[ImageInfo] = field(default_factory=list)
-    # Pass as ``before`` to get the next page; None when this was the last. Opaque.
-    next_before: Any = None
-
-
-@dataclass(frozen=True)
-class CollectionInfo:
-    id: str
-    name: str
-    description: str
-    created_at: datetime
-    updated_at: datetime
-    count: int = 0
-
-    @classmethod
-    def from_document(cls, doc: dict[str, Any], count: int = 0) -> CollectionInfo:
-        return cls(
-            id=str(doc["_id"]),
-            name=doc["name"],
-            description=doc.get("description", ""),
-            created_at=doc["created_at"],
-            updated_at=doc["updated_at"],
-            count=count,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "count": self.count,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }
-
-
-_META_VALUE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?")
-# Plain decimal forms only: Python's int()/float() also take "1_000", "infinity" and
-# "nan", which are text to a user (and inf/nan are not JSON).
-_META_VALUE_INT = re.compile(r"[+-]?\d+")
-_META_VALUE_FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
-_BSON_INT = range(-(2**63), 2**63)
-
-
-def parse_meta(assignment: str) -> tuple[str, Any]:
-    """``key=value`` to a typed pair: integers, decimals and ISO dates become numbers
-    and datetimes (so search can compare them); anything else stays text."""
-    key, equals, raw = assignment.partition("=")
-    key = key.strip()
-    if not equals or not META_KEY.fullmatch(key):
-        raise InvalidMetadataError(
-            f"{visible(assignment)!r} is not key=value with a key of letters, digits, _ or -"
-        )
-    text = raw.strip()
-    value: Any = raw
-    if _META_VALUE_INT.fullmatch(text):
-        # Beyond 64 bits BSON cannot store it as a number.
-        value = int(text) if int(text) in _BSON_INT else raw
-    elif _META_VALUE_FLOAT.fullmatch(text):
-        value = float(text) if math.isfinite(float(text)) else raw  # "1e999" is inf
-    elif _META_VALUE_DATE.fullmatch(text):
-        try:
-            value = datetime.fromisoformat(text).replace(tzinfo=UTC)
-        except ValueError:  # shaped like a date but not one (2021-02-30): text
-            value = raw
-    return key, value
-
-
-def check_meta(meta: Mapping[str, Any], unset: Iterable[str] = ()) -> None:
-    """Refuse custom fields the database would misread: a key with "$" or "." is an
-    operator or a path, not a name; values are text, numbers or dates BSON can hold."""
-    for key in [*meta, *unset]:
-        if not isinstance(key, str) or not META_KEY.fullmatch(key):
-            raise InvalidMetadataError(
-                f"{visible(str(key))!r} is not a valid custom field name "
-                "(letters, digits, _ or -, starting with a letter or _)"
-            )
-    for key, value in meta.items():
-        storable = (
-            isinstance(value, str | datetime | bool)
-            or (isinstance(value, int) and value in _BSON_INT)
-            or (isinstance(value, float) and math.isfinite(value))
-        )
-        if not storable:
-            raise InvalidMetadataError(f"custom field {key!r} must be text, a number or a date")
-
-
-def search_fields(
-    filename: str, title: str, description: str, tags: Sequence[str]
-) -> dict[str, Any]:
-    """Derived fields that search and sorting use; recomputed whenever a source changes."""
-    stem = filename.rsplit(".", 1)[0]
-    words = [
-        filename.casefold(),
-        stem.casefold(),
-        *search_words(filename),
-        *search_words(title),
-        *search_words(description),
-        *(word for tag in tags for word in [_tag_key(tag), *search_words(tag)]),
-    ]
-    keywords = list(dict.fromkeys(word for word in words if word))[:MAX_KEYWORDS]
-    return {
-        "keywords": keywords,
-        "filename_key": filename.casefold(),
-        "tag_keys": [_tag_key(tag) for tag in tags],
-    }
-
-
-def _tag_key(tag: str) -> str:
-    return " ".join(tag.split()).casefold()
-
-
-def normalise_tags(tags: Iterable[str]) -> list[str]:
-    """Whitespace collapsed, empties dropped, duplicates (ignoring case) removed."""
-    seen: set[str] = set()
-    result: list[str] = []
-    for raw in tags:
-        tag = " ".join(str(raw).split())[:MAX_TAG_LENGTH]
-        if tag and _tag_key(tag) not in seen:
-            seen.add(_tag_key(tag))
-            result.append(tag)
-    return result
-
-
-def safe_export_name(filename: str, fallback: str) -> str:
-    """A basename that cannot escape a folder, hide itself or drive a terminal."""
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(ch if visible(ch) == ch else "_" for ch in base).strip().lstrip(".")
-    if not base:
-        base = fallback
-    while len(base.encode("utf-8")) > 200:
-        stem, dot, ext = base.rpartition(".")
-        base = f"{stem[:-1]}{dot}{ext}" if dot and len(ext) <= 10 and stem else base[:-1]
-    return base
-
-
-# -- finding files to upload -----------------------------------------------------------
-
-
-def _entry_for(path: Path, st: os.stat_result) -> FileEntry:
-    if stat.S_ISREG(st.st_mode):
-        return FileEntry(path, st.st_size)
-    if stat.S_ISDIR(st.st_mode):
-        return FileEntry(path, error="is a directory (use -r to upload folders)")
-    return FileEntry(path, error="not a regular file (FIFO, socket or device), skipped")
-
-
-def _walk(folder: Path) -> Iterator[FileEntry]:
-    """Regular files under ``folder``, sorted; symlinks and special files reported,
-    hidden files and folders (dot-names: caches, thumbnails, sidecars) left out."""
-    try:
-        children = sorted(os.scandir(folder), key=lambda entry: entry.name)
-    except OSError as error:
-        yield FileEntry(folder, error=f"cannot read folder: {error.strerror}")
-        return
-    for child in children:
-        if child.name.startswith("."):
-            continue
-        path = Path(child.path)
-        try:
-            st = child.stat(follow_symlinks=False)
-        except OSError as error:
-            yield FileEntry(path, error=f"cannot read: {error.strerror}")
-            continue
-        if stat.S_ISLNK(st.st_mode):
-            yield FileEntry(path, error="symbolic link, skipped")
-        elif stat.S_ISDIR(st.st_mode):
-            yield from _walk(path)
-        else:
-            yield _entry_for(path, st)
-
-
-def find_upload_files(paths: Iterable[str | Path], recursive: bool) -> Iterator[FileEntry]:
-    """Expand what a user named into files to upload, reporting what cannot be."""
-    for raw in paths:
-        path = Path(raw)
-        try:
-            st = path.stat()  # a symlink the user names explicitly is followed
-        except FileNotFoundError:
-            yield FileEntry(path, error="no such file or folder")
-            continue
-        except OSError as error:
-            yield FileEntry(path, error=f"cannot read: {error.strerror}")
-            continue
-        if stat.S_ISDIR(st.st_mode) and recursive:
-            yield from _walk(path)
-        else:
-            yield _entry_for(path, st)
-
-
-def read_upload_file(path: Path, max_bytes: int) -> bytes:
-    """Read a regular file, refusing oversize ones before reading a byte."""
-    try:
-        # O_NONBLOCK: a FIFO swapped in after the walk must not hang us.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise UnreadablePathError("no such file or folder") from None
-    except OSError as error:
-        raise UnreadablePathError(f"cannot read: {error.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnreadablePathError("not a regular file")
-        if st.st_size > max_bytes:
-            raise FileTooLargeError(
-                f"{st.st_size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB upload limit "
-                "(IMAGEREPO_MAX_FILE_MB)"
-            )
-        data = handle.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise FileTooLargeError(f"file grew past the {max_bytes / 1e6:.0f} MB upload limit")
-    return data
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    entry: FileEntry
-    data: bytes
-    fields: dict[str, Any]
-
-
-def _image_fields(data: bytes, filename: str, max_pixels: int) -> dict[str, Any]:
-    facts = imaging.inspect_image(data, max_pixels=max_pixels)
-    return {
-        "filename": filename,
-        "format": facts.format,
-        "mime": facts.mime,
-        "width": facts.width,
-        "height": facts.height,
-        "frames": facts.frames,
-        "size": len(data),
-        "sha256": imaging.sha256_hex(data),
-        "thumbnail": facts.thumbnail,
-        "thumbnail_mime": facts.thumbnail_mime,
-        "exif": facts.exif,
-        "taken_at": facts.taken_at,
-        "camera": " ".join(
-            part for part in (facts.exif.get("camera_make"), facts.exif.get("camera_model")) if part
-        ).casefold(),
-        "shape": _shape(facts.width, facts.height),
-    }
-
-
-def _shape(width: int, height: int) -> str:
-    if width == height:
-        return "square"
-    return "portrait" if height > width else "landscape"
-
-
-def _display_filename(path: Path) -> str:
-    # Filenames that are not valid UTF-8 arrive with surrogates; keep them printable.
-    return path.name.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _link_without_overwrite(source: Path, target: Path) -> None:
-    """Give ``source`` the name ``target`` unless that name exists, even in a race."""
-    try:
-        os.link(source, target)
-    except FileExistsError:
-        raise
-    except OSError:
-        # Filesystems without hard links: an exclusive create does the same job.
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(source.read_bytes())
 
 
 def _label_in_input_order(
@@ -624,12 +256,12 @@ class ImageRepository:
 
     # -- uploading ------------------------------------------------------------------------
 
-    def _prepare(self, entry: FileEntry) -> _Prepared:
+    def _prepare(self, entry: FileEntry) -> PreparedUpload:
         data = read_upload_file(entry.path, self.settings.max_file_bytes)
-        fields = _image_fields(data, _display_filename(entry.path), self.settings.max_pixels)
-        return _Prepared(entry, data, fields)
+        fields = image_fields(data, display_filename(entry.path), self.settings.max_pixels)
+        return PreparedUpload(entry, data, fields)
 
-    def _store_prepared(self, prepared: _Prepared, metadata: NewMetadata) -> UploadResult:
+    def _store_prepared(self, prepared: PreparedUpload, metadata: NewMetadata) -> UploadResult:
         check_meta(metadata.meta)
         tags = normalise_tags(metadata.tags)
         fields = {
@@ -790,9 +422,9 @@ class ImageRepository:
             changes["description"] = description
         new_tags = list(current.tags)
         if tags is not None or add_tags or remove_tags:
-            dropped = {_tag_key(tag) for tag in remove_tags}
+            dropped = {tag_key(tag) for tag in remove_tags}
             base = list(current.tags) if tags is None else list(tags)
-            kept = [tag for tag in base if _tag_key(tag) not in dropped]
+            kept = [tag for tag in base if tag_key(tag) not in dropped]
             new_tags = normalise_tags([*kept, *add_tags])
             changes["tags"] = new_tags
         for key, value in (meta or {}).items():
@@ -926,7 +558,7 @@ class ImageRepository:
                 # Replaces a symlink itself, never the file it points to.
                 os.replace(temporary, target)
             else:
-                _link_without_overwrite(temporary, target)
+                link_without_overwrite(temporary, target)
         except FileExistsError:
             raise ExportError(
                 f"{visible(str(target))} already exists (use --force to overwrite)"

@@ -1,0 +1,283 @@
+"""The records front ends see (images, collections, pages, upload results) and the
+rules metadata follows: tags, custom fields and the derived search fields."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from imagerepo_tui.errors import (
+    InvalidMetadataError,
+)
+from imagerepo_tui.query import META_KEY, search_words
+from imagerepo_tui.textsafe import visible
+
+UploadStatus = Literal["created", "duplicate", "error"]
+MAX_TAG_LENGTH = 100
+MAX_KEYWORDS = 500
+# A boolean, not "deleted_at is null": the embedded server answers equality on a
+# boolean from the (trashed, ...) compound indexes but scans for a null test.
+LIVE: dict[str, Any] = {"trashed": False}
+IN_TRASH: dict[str, Any] = {"trashed": True}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """An image's metadata, as every front end sees it (never the bytes)."""
+
+    id: str
+    filename: str
+    title: str
+    description: str
+    tags: tuple[str, ...]
+    format: str
+    mime: str
+    width: int
+    height: int
+    frames: int
+    size: int
+    sha256: str
+    exif: dict[str, Any]
+    taken_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    seq: int
+    collections: tuple[str, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+    deleted_at: datetime | None = None
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> ImageInfo:
+        return cls(
+            id=str(doc["_id"]),
+            filename=doc["filename"],
+            title=doc.get("title", ""),
+            description=doc.get("description", ""),
+            tags=tuple(doc.get("tags", ())),
+            format=doc["format"],
+            mime=doc["mime"],
+            width=doc["width"],
+            height=doc["height"],
+            frames=doc.get("frames", 1),
+            size=doc["size"],
+            sha256=doc["sha256"],
+            exif=dict(doc.get("exif") or {}),
+            taken_at=doc.get("taken_at"),
+            created_at=doc["created_at"],
+            updated_at=doc["updated_at"],
+            seq=doc["seq"],
+            collections=tuple(str(c) for c in doc.get("collections", ())),
+            meta=dict(doc.get("meta") or {}),
+            deleted_at=doc.get("deleted_at"),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types, for ``--json`` output."""
+
+        def iso(moment: datetime | None) -> str | None:
+            return moment.isoformat() if moment else None
+
+        return {
+            "id": self.id,
+            "filename": self.filename,
+            "title": self.title,
+            "description": self.description,
+            "tags": list(self.tags),
+            "format": self.format,
+            "mime": self.mime,
+            "width": self.width,
+            "height": self.height,
+            "frames": self.frames,
+            "size": self.size,
+            "sha256": self.sha256,
+            "exif": self.exif,
+            "taken_at": iso(self.taken_at),
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+            "collections": list(self.collections),
+            "meta": {
+                key: iso(value) if isinstance(value, datetime) else value
+                for key, value in self.meta.items()
+            },
+            "deleted_at": iso(self.deleted_at),
+        }
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A path to upload, or one met on the way that cannot be (with the reason)."""
+
+    path: Path
+    size: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    path: Path
+    status: UploadStatus
+    image: ImageInfo | None = None
+    error: str | None = None
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class NewMetadata:
+    """What a user may say about images at upload time."""
+
+    title: str = ""
+    description: str = ""
+    tags: Sequence[str] = ()
+    # Custom fields (--meta key=value), already typed by ``parse_meta``.
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    # Name of a collection to put every uploaded image in (created if missing).
+    collection: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageQuery:
+    """A metadata filter for listing (tag equality, literal filename substring)."""
+
+    tag: str | None = None
+    name: str | None = None
+
+    def criteria(self) -> dict[str, Any]:
+        criteria: dict[str, Any] = {}
+        if self.tag:
+            criteria["tag_keys"] = tag_key(self.tag)
+        if self.name:
+            # Raw $regex with $options, escaped: literal match, and the form the
+            # embedded server answers correctly (a compiled regex returns nothing).
+            criteria["filename"] = {"$regex": re.escape(self.name), "$options": "i"}
+        return criteria
+
+
+@dataclass
+class Page:
+    items: list[ImageInfo] = field(default_factory=list)
+    # Pass as ``before`` to get the next page; None when this was the last. Opaque.
+    next_before: Any = None
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    id: str
+    name: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+    count: int = 0
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any], count: int = 0) -> CollectionInfo:
+        return cls(
+            id=str(doc["_id"]),
+            name=doc["name"],
+            description=doc.get("description", ""),
+            created_at=doc["created_at"],
+            updated_at=doc["updated_at"],
+            count=count,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "count": self.count,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+_META_VALUE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?")
+# Plain decimal forms only: Python's int()/float() also take "1_000", "infinity" and
+# "nan", which are text to a user (and inf/nan are not JSON).
+_META_VALUE_INT = re.compile(r"[+-]?\d+")
+_META_VALUE_FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
+_BSON_INT = range(-(2**63), 2**63)
+
+
+def parse_meta(assignment: str) -> tuple[str, Any]:
+    """``key=value`` to a typed pair: integers, decimals and ISO dates become numbers
+    and datetimes (so search can compare them); anything else stays text."""
+    key, equals, raw = assignment.partition("=")
+    key = key.strip()
+    if not equals or not META_KEY.fullmatch(key):
+        raise InvalidMetadataError(
+            f"{visible(assignment)!r} is not key=value with a key of letters, digits, _ or -"
+        )
+    text = raw.strip()
+    value: Any = raw
+    if _META_VALUE_INT.fullmatch(text):
+        # Beyond 64 bits BSON cannot store it as a number.
+        value = int(text) if int(text) in _BSON_INT else raw
+    elif _META_VALUE_FLOAT.fullmatch(text):
+        value = float(text) if math.isfinite(float(text)) else raw  # "1e999" is inf
+    elif _META_VALUE_DATE.fullmatch(text):
+        try:
+            value = datetime.fromisoformat(text).replace(tzinfo=UTC)
+        except ValueError:  # shaped like a date but not one (2021-02-30): text
+            value = raw
+    return key, value
+
+
+def check_meta(meta: Mapping[str, Any], unset: Iterable[str] = ()) -> None:
+    """Refuse custom fields the database would misread: a key with "$" or "." is an
+    operator or a path, not a name; values are text, numbers or dates BSON can hold."""
+    for key in [*meta, *unset]:
+        if not isinstance(key, str) or not META_KEY.fullmatch(key):
+            raise InvalidMetadataError(
+                f"{visible(str(key))!r} is not a valid custom field name "
+                "(letters, digits, _ or -, starting with a letter or _)"
+            )
+    for key, value in meta.items():
+        storable = (
+            isinstance(value, str | datetime | bool)
+            or (isinstance(value, int) and value in _BSON_INT)
+            or (isinstance(value, float) and math.isfinite(value))
+        )
+        if not storable:
+            raise InvalidMetadataError(f"custom field {key!r} must be text, a number or a date")
+
+
+def search_fields(
+    filename: str, title: str, description: str, tags: Sequence[str]
+) -> dict[str, Any]:
+    """Derived fields that search and sorting use; recomputed whenever a source changes."""
+    stem = filename.rsplit(".", 1)[0]
+    words = [
+        filename.casefold(),
+        stem.casefold(),
+        *search_words(filename),
+        *search_words(title),
+        *search_words(description),
+        *(word for tag in tags for word in [tag_key(tag), *search_words(tag)]),
+    ]
+    keywords = list(dict.fromkeys(word for word in words if word))[:MAX_KEYWORDS]
+    return {
+        "keywords": keywords,
+        "filename_key": filename.casefold(),
+        "tag_keys": [tag_key(tag) for tag in tags],
+    }
+
+
+def tag_key(tag: str) -> str:
+    return " ".join(tag.split()).casefold()
+
+
+def normalise_tags(tags: Iterable[str]) -> list[str]:
+    """Whitespace collapsed, empties dropped, duplicates (ignoring case) removed."""
+    seen: set[str] = set()
+    result: list[str] = []
+    for raw in tags:
+        tag = " ".join(str(raw).split())[:MAX_TAG_LENGTH]
+        if tag and tag_key(tag) not in seen:
+            seen.add(tag_key(tag))
+            result.append(tag)
+    return result
