@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+from textual.pilot import Pilot
 
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository, NewMetadata
@@ -53,8 +55,15 @@ def _fill(settings: Settings, folder: Path) -> None:
         names = ["harbour", "dunes", "lighthouse", "pier", "cliffs", "sunset"]
         for n, name in enumerate(names):
             path = _picture(folder / f"{name}.jpg", n)
-            metadata = NewMetadata(title=name.title(), tags=["holiday", "2026"])
+            metadata = NewMetadata(
+                title=name.title(),
+                tags=["holiday", "2026"] if n % 2 else ["holiday", "sea"],
+                collection="Summer 2026" if n < 4 else "Coast walks",
+            )
             repository.upload(path, metadata)
+        trashed = repository.upload(_picture(folder / "blurry.jpg", 7)).image
+        if trashed is not None:
+            repository.delete(trashed.id)
     finally:
         repository.close()
 
@@ -78,13 +87,28 @@ async def _shoot(settings: Settings) -> None:
         await pilot.press("escape", "e")
         await pilot.pause(0.2)
         app.save_screenshot(str(HERE / "edit.svg"))
+        await _shot(pilot, ["escape", "d"], "delete.svg")
+        await _shot(pilot, ["n", "u"], "upload.svg", settle=2.0)
+        await _shot(pilot, ["escape", "/", *"tag:sea sort:name", "enter"], "search.svg")
+        await _shot(pilot, ["escape", "c"], "collections.svg")
+        await _shot(pilot, ["escape", "t"], "trash.svg")
+
+
+async def _shot(pilot: Pilot[None], keys: list[str], name: str, settle: float = 1.0) -> None:
+    """Press ``keys``, let workers and previews settle, save the screen as ``name``."""
+    await pilot.press(*keys)
+    await pilot.pause(settle)  # some screens keep workers running (the picker's tree)
+    pilot.app.save_screenshot(str(HERE / name))
 
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as temporary:
         root = Path(temporary)
         settings = Settings(data_dir=root / "data", embedded_idle_seconds=2)
-        _fill(settings, root)
+        pictures = root / "Pictures"
+        pictures.mkdir()
+        _fill(settings, pictures)
+        os.chdir(pictures)  # the upload picker opens in the current folder
         asyncio.run(_shoot(settings))
     print(f"wrote {', '.join(p.name for p in sorted(HERE.glob('*.svg')))}")
     return 0
