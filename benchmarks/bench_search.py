@@ -97,6 +97,9 @@ def ensure_library(count: int, db_uri: str | None) -> tuple[str, ImageRepository
     if have < count:
         print(f"filling the library: {count - have} images (once; kept in {CACHE})")
         fill(uri, count - have)
+        # fill() opened and closed its own repository, which closes the process's one
+        # mongoengine connection: open ours again.
+        repo = ImageRepository.open(repo.settings)
     return uri, repo
 
 
