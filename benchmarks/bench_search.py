@@ -33,12 +33,21 @@ LIVE = {"trashed": False}
 QUERIES: list[tuple[str, str, dict[str, Any]]] = [
     ("tag filter", "tag:beach", {"tag_keys": "beach"}),
     ("free word", "sunset", {"keywords": "sunset"}),
-    ("date range", "taken:2021-05",
-     {"taken_at": {"$gte": datetime(2021, 5, 1), "$lt": datetime(2021, 6, 1)}}),
-    ("combined", "sunset tag:beach taken:2019..2022 width:>1000",
-     {"keywords": "sunset", "tag_keys": "beach",
-      "taken_at": {"$gte": datetime(2019, 1, 1), "$lt": datetime(2023, 1, 1)},
-      "width": {"$gt": 1000}}),
+    (
+        "date range",
+        "taken:2021-05",
+        {"taken_at": {"$gte": datetime(2021, 5, 1), "$lt": datetime(2021, 6, 1)}},
+    ),
+    (
+        "combined",
+        "sunset tag:beach taken:2019..2022 width:>1000",
+        {
+            "keywords": "sunset",
+            "tag_keys": "beach",
+            "taken_at": {"$gte": datetime(2019, 1, 1), "$lt": datetime(2023, 1, 1)},
+            "width": {"$gt": 1000},
+        },
+    ),
 ]
 
 
@@ -58,14 +67,19 @@ def raw_candidates(images: Any, criteria: dict[str, Any]) -> dict[str, Callable[
     projection = {"thumbnail": 0}
     return {
         "find+sort+limit": lambda: list(
-            images.find(query, projection).sort("seq", DESCENDING).limit(PAGE)),
+            images.find(query, projection).sort("seq", DESCENDING).limit(PAGE)
+        ),
         f"hint {index_field}": lambda: list(
-            images.find(query, projection).sort("seq", DESCENDING).limit(PAGE).hint(
-                [(index_field, 1)] if index_field != "tag_keys" else [("tag_keys", 1),
-                                                                       ("seq", -1)])),
+            images.find(query, projection)
+            .sort("seq", DESCENDING)
+            .limit(PAGE)
+            .hint(
+                [(index_field, 1)] if index_field != "tag_keys" else [("tag_keys", 1), ("seq", -1)]
+            )
+        ),
         "hint seq": lambda: list(
-            images.find(query, projection).sort("seq", DESCENDING).limit(PAGE).hint(
-                [("seq", -1)])),
+            images.find(query, projection).sort("seq", DESCENDING).limit(PAGE).hint([("seq", -1)])
+        ),
         "seq windows": lambda: seq_windows(images, query, projection),
     }
 
@@ -112,8 +126,10 @@ def main() -> None:
     client: MongoClient = MongoClient(uri)
     images = client.get_default_database()["images"]
     total = images.estimated_document_count()
-    print(f"{total} images, {'embedded SecantusDB' if not args.db else 'MongoDB'}; "
-          f"first page of {PAGE} newest matches, median of 5\n")
+    print(
+        f"{total} images, {'embedded SecantusDB' if not args.db else 'MongoDB'}; "
+        f"first page of {PAGE} newest matches, median of 5\n"
+    )
     print(f"{'query':<12}{'matches':>9}{'app ms':>9}{'raw ms':>9}{'ratio':>7}  best raw form")
     for label, text, criteria in QUERIES:
         app_seconds, page = median_seconds(lambda text=text: repo.list_page(text, limit=PAGE))
@@ -127,10 +143,14 @@ def main() -> None:
             assert [str(doc["_id"]) for doc in docs] == app_ids, f"{label}: {name} differs"
             best = min(best, (name, seconds), key=lambda pair: pair[1])
         matches = images.count_documents({**criteria, **LIVE})
-        print(f"{label:<12}{matches:>9}{app_seconds * 1e3:>9.1f}{best[1] * 1e3:>9.1f}"
-              f"{app_seconds / best[1]:>7.2f}  {best[0]}")
-    print("\nratio = app time / best raw time (1.0 = as fast as hand-written pymongo; "
-          "lower is better)")
+        print(
+            f"{label:<12}{matches:>9}{app_seconds * 1e3:>9.1f}{best[1] * 1e3:>9.1f}"
+            f"{app_seconds / best[1]:>7.2f}  {best[0]}"
+        )
+    print(
+        "\nratio = app time / best raw time (1.0 = as fast as hand-written pymongo; "
+        "lower is better)"
+    )
     repo.close()
     client.close()
 

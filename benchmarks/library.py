@@ -27,16 +27,63 @@ from pymongo import MongoClient
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository, search_fields
 
-TAGS = ["beach", "family", "cat", "dog", "sunset", "holiday", "work", "food", "city",
-        "mountains", "snow", "birthday", "garden", "car", "concert", "museum", "forest",
-        "river", "wedding", "friends"] + [f"project{n}" for n in range(200)]
-WORDS = ["sunset", "morning", "portrait", "kids", "lake", "bridge", "market", "street",
-         "night", "rain", "harbour", "castle", "picnic", "tower", "flowers", "train"] + [
-             f"word{n}" for n in range(2000)]
-CAMERAS = [("Canon", "EOS 5D Mark IV"), ("NIKON CORPORATION", "NIKON D750"),
-           ("Apple", "iPhone 13"), ("SONY", "ILCE-7M3"), ("FUJIFILM", "X-T4"), ("", "")]
-DIMENSIONS = [(4000, 3000), (3000, 4000), (6000, 4000), (1920, 1080), (1080, 1920),
-              (2048, 2048), (800, 600)]
+TAGS = [
+    "beach",
+    "family",
+    "cat",
+    "dog",
+    "sunset",
+    "holiday",
+    "work",
+    "food",
+    "city",
+    "mountains",
+    "snow",
+    "birthday",
+    "garden",
+    "car",
+    "concert",
+    "museum",
+    "forest",
+    "river",
+    "wedding",
+    "friends",
+] + [f"project{n}" for n in range(200)]
+WORDS = [
+    "sunset",
+    "morning",
+    "portrait",
+    "kids",
+    "lake",
+    "bridge",
+    "market",
+    "street",
+    "night",
+    "rain",
+    "harbour",
+    "castle",
+    "picnic",
+    "tower",
+    "flowers",
+    "train",
+] + [f"word{n}" for n in range(2000)]
+CAMERAS = [
+    ("Canon", "EOS 5D Mark IV"),
+    ("NIKON CORPORATION", "NIKON D750"),
+    ("Apple", "iPhone 13"),
+    ("SONY", "ILCE-7M3"),
+    ("FUJIFILM", "X-T4"),
+    ("", ""),
+]
+DIMENSIONS = [
+    (4000, 3000),
+    (3000, 4000),
+    (6000, 4000),
+    (1920, 1080),
+    (1080, 1920),
+    (2048, 2048),
+    (800, 600),
+]
 CHUNK = 255 * 1024
 
 
@@ -51,40 +98,69 @@ def _tiny_jpeg(seed: int) -> bytes:
 def _thumbnail() -> bytes:
     out = io.BytesIO()
     Image.effect_mandelbrot((320, 240), (-2, -1.2, 1, 1.2), 40).convert("RGB").save(
-        out, "WEBP", quality=80)
+        out, "WEBP", quality=80
+    )
     return out.getvalue()
 
 
-def _image_document(seq: int, rng: random.Random, thumbnail: bytes, now: datetime
-                    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _image_document(
+    seq: int, rng: random.Random, thumbnail: bytes, now: datetime
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     data = _tiny_jpeg(seq)
     file_id = ObjectId()
     width, height = rng.choice(DIMENSIONS)
     make, model = rng.choice(CAMERAS)
     filename = f"IMG_{seq:06d}.jpg"
-    title = " ".join(rng.choice(WORDS[:16] if rng.random() < 0.5 else WORDS)
-                     for _ in range(rng.randint(0, 3)))
-    tags = sorted({rng.choice(TAGS[:20]) if rng.random() < 0.7 else rng.choice(TAGS)
-                   for _ in range(rng.randint(0, 4))})
+    title = " ".join(
+        rng.choice(WORDS[:16] if rng.random() < 0.5 else WORDS) for _ in range(rng.randint(0, 3))
+    )
+    tags = sorted(
+        {
+            rng.choice(TAGS[:20]) if rng.random() < 0.7 else rng.choice(TAGS)
+            for _ in range(rng.randint(0, 4))
+        }
+    )
     taken = datetime(2015, 1, 1) + timedelta(seconds=rng.randint(0, 10 * 365 * 86400))
     created = now - timedelta(seconds=(1_000_000 - seq))
     size = rng.randint(200_000, 9_000_000)
     doc = {
-        "_id": ObjectId(), "seq": seq, "filename": filename, "title": title,
-        "description": "", "tags": tags, "format": "JPEG", "mime": "image/jpeg",
-        "width": width, "height": height, "frames": 1, "size": size,
-        "sha256": hashlib.sha256(data).hexdigest(), "file_id": file_id,
-        "thumbnail": thumbnail, "thumbnail_mime": "image/webp",
+        "_id": ObjectId(),
+        "seq": seq,
+        "filename": filename,
+        "title": title,
+        "description": "",
+        "tags": tags,
+        "format": "JPEG",
+        "mime": "image/jpeg",
+        "width": width,
+        "height": height,
+        "frames": 1,
+        "size": size,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "file_id": file_id,
+        "thumbnail": thumbnail,
+        "thumbnail_mime": "image/webp",
         "exif": {"camera_make": make, "camera_model": model} if make else {},
-        "taken_at": taken if make else None, "taken_key": taken if make else created,
-        "created_at": created, "updated_at": created,
+        "taken_at": taken if make else None,
+        "taken_key": taken if make else created,
+        "created_at": created,
+        "updated_at": created,
         "camera": f"{make} {model}".strip().casefold(),
         "shape": "square" if width == height else ("portrait" if height > width else "landscape"),
-        "collections": [], "meta": {}, "trashed": False, "deleted_at": None,
+        "collections": [],
+        "meta": {},
+        "trashed": False,
+        "deleted_at": None,
         **search_fields(filename, title, "", tags),
     }
-    files = {"_id": file_id, "length": len(data), "chunkSize": CHUNK, "uploadDate": created,
-             "filename": filename, "metadata": {"contentType": "image/jpeg"}}
+    files = {
+        "_id": file_id,
+        "length": len(data),
+        "chunkSize": CHUNK,
+        "uploadDate": created,
+        "filename": filename,
+        "metadata": {"contentType": "image/jpeg"},
+    }
     chunk = {"files_id": file_id, "n": 0, "data": data}
     return doc, files, chunk
 
@@ -100,8 +176,10 @@ def fill(uri: str, count: int, batch: int = 2000, seed: int = 7) -> float:
     now = datetime.now(UTC)
     started = time.perf_counter()
     for first in range(start_seq + 1, start_seq + count + 1, batch):
-        rows = [_image_document(seq, rng, thumbnail, now)
-                for seq in range(first, min(first + batch, start_seq + count + 1))]
+        rows = [
+            _image_document(seq, rng, thumbnail, now)
+            for seq in range(first, min(first + batch, start_seq + count + 1))
+        ]
         db["fs.chunks"].insert_many([row[2] for row in rows], ordered=False)
         db["fs.files"].insert_many([row[1] for row in rows], ordered=False)
         db["images"].insert_many([row[0] for row in rows], ordered=False)

@@ -21,6 +21,7 @@ from pymongo import MongoClient
 
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository
+from tests.support import Cli, make_cli
 
 REAL_DB = os.environ.get("IMAGEREPO_TEST_DB")
 
@@ -185,3 +186,10 @@ def no_leaked_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
     if leaked:
         stop_embedded(base)
         pytest.fail(f"processes left running by tests: {leaked}", pytrace=False)
+
+
+@pytest.fixture
+def cli(db_uri: str, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """``cli(*args)`` -> (exit status, stdout, stderr): the CLI in-process against the
+    test's database, failing the test on any traceback."""
+    return make_cli(db_uri, capsys)

@@ -4,7 +4,7 @@ shared by a whole module (for tests that only read), and the in-process CLI."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,12 +19,9 @@ from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository
 from tests.conftest import with_database
 from tests.sample_images import encode, picture
-from tests.support import assert_no_traceback, run_main
 
 _EXIF_IFD = 0x8769
 _MAKE, _MODEL, _DATETIME_ORIGINAL = 0x010F, 0x0110, 0x9003
-
-Cli = Callable[..., tuple[int, str, str]]
 
 
 def exif_jpeg(
@@ -87,15 +84,3 @@ def shared_library(server_uri: str, tmp_path_factory: pytest.TempPathFactory) ->
         shared.repo.close()
         client.drop_database(name)
         client.close()
-
-
-def make_cli(db_uri: str, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """``cli(*args)`` -> (exit status, stdout, stderr), in-process, never a traceback."""
-
-    def run(*args: str) -> tuple[int, str, str]:
-        status = run_main(["--db", db_uri, *args])
-        captured = capsys.readouterr()
-        assert_no_traceback(captured.out, captured.err)
-        return status, captured.out, captured.err
-
-    return run

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from imagerepo_tui.cli import main
 
 # Every process the app starts for a data directory names it on its command line;
@@ -140,3 +142,18 @@ def stop_embedded(data_dir: Path) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     wait_until(lambda: not pids_using(data_dir), 10, f"processes of {data_dir} to exit")
+
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+def make_cli(db_uri: str, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """``cli(*args)`` -> (exit status, stdout, stderr), in-process, never a traceback."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        status = run_main(["--db", db_uri, *args])
+        captured = capsys.readouterr()
+        assert_no_traceback(captured.out, captured.err)
+        return status, captured.out, captured.err
+
+    return run

@@ -15,9 +15,7 @@ from imagerepo_tui.repository import ImageRepository, find_upload_files, safe_ex
 from tests.sample_images import encode, jpeg_bytes, picture, write
 from tests.support import (
     assert_no_orphans,
-    assert_no_traceback,
     run_cli,
-    run_main,
     upload_lines,
 )
 
@@ -51,17 +49,6 @@ BAD_FILES: dict[str, tuple[bytes, str]] = {
     "old.pcx": (encode(picture(16, 16), "PCX"), "not a recognised image format"),
     "drawing.svg": (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "an SVG drawing"),
 }
-
-
-@pytest.fixture
-def cli(db_uri: str, capsys: pytest.CaptureFixture[str]):
-    def run(*args: str) -> tuple[int, str, str]:
-        status = run_main(["--db", db_uri, *args])
-        captured = capsys.readouterr()
-        assert_no_traceback(captured.out, captured.err)
-        return status, captured.out, captured.err
-
-    return run
 
 
 def error_lines(err: str) -> list[str]:

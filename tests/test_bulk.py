@@ -9,16 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.library_support import Cli, exif_jpeg, make_cli
+from tests.library_support import exif_jpeg
 from tests.sample_images import write
-from tests.support import upload_lines
+from tests.support import Cli, upload_lines
 
 TAGS = ["x", "x", "other", "x", "other", "X"]
-
-
-@pytest.fixture
-def cli(db_uri: str, capsys: pytest.CaptureFixture[str]) -> Cli:
-    return make_cli(db_uri, capsys)
 
 
 @pytest.fixture

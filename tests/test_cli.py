@@ -36,19 +36,6 @@ LS_FIELDS = {
 }
 
 
-@pytest.fixture
-def cli(db_uri: str, capsys: pytest.CaptureFixture[str]):
-    """``cli(*args)`` -> (exit status, stdout, stderr), against the test's database."""
-
-    def run(*args: str) -> tuple[int, str, str]:
-        status = run_main(["--db", db_uri, *args])
-        captured = capsys.readouterr()
-        assert_no_traceback(captured.out, captured.err)
-        return status, captured.out, captured.err
-
-    return run
-
-
 def upload_one(cli: Any, path: Path, *extra: str) -> str:
     status, out, err = cli("upload", str(path), *extra)
     assert status == 0, err

@@ -13,14 +13,9 @@ from imagerepo_tui.errors import ImageRepoError, NotFoundError
 from imagerepo_tui.query import QueryError
 from imagerepo_tui.repository import ImageRepository
 from imagerepo_tui.store import CollectionExistsError
-from tests.library_support import Cli, exif_jpeg, make_cli
+from tests.library_support import exif_jpeg
 from tests.sample_images import write
-from tests.support import upload_lines
-
-
-@pytest.fixture
-def cli(db_uri: str, capsys: pytest.CaptureFixture[str]) -> Cli:
-    return make_cli(db_uri, capsys)
+from tests.support import Cli, upload_lines
 
 
 def upload(repo: ImageRepository, folder: Path, *names: str) -> list[str]:

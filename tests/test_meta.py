@@ -12,14 +12,9 @@ from bson import ObjectId
 
 from imagerepo_tui.errors import InvalidMetadataError
 from imagerepo_tui.repository import ImageRepository, NewMetadata, parse_meta
-from tests.library_support import Cli, exif_jpeg, make_cli
+from tests.library_support import exif_jpeg
 from tests.sample_images import write
-from tests.support import upload_lines
-
-
-@pytest.fixture
-def cli(db_uri: str, capsys: pytest.CaptureFixture[str]) -> Cli:
-    return make_cli(db_uri, capsys)
+from tests.support import Cli, upload_lines
 
 
 def strict_json(text: str) -> Any:

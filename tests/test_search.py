@@ -13,8 +13,9 @@ import pytest
 
 from imagerepo_tui.query import QueryError, parse_query
 from imagerepo_tui.repository import ImageInfo, ImageRepository, NewMetadata, parse_meta
-from tests.library_support import Cli, Shared, exif_jpeg, flat_image, make_cli, shared_library
+from tests.library_support import Shared, exif_jpeg, flat_image, shared_library
 from tests.sample_images import animated_gif_bytes, encode, picture, write
+from tests.support import Cli, make_cli
 
 
 @dataclass(frozen=True)

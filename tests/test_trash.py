@@ -14,17 +14,12 @@ from bson import ObjectId
 from imagerepo_tui.errors import ImageRepoError
 from imagerepo_tui.repository import ImageRepository, NewMetadata
 from imagerepo_tui.store import utc_now
-from tests.library_support import Cli, exif_jpeg, flat_image, make_cli
+from tests.library_support import exif_jpeg, flat_image
 from tests.sample_images import write
-from tests.support import assert_no_orphans, upload_lines
+from tests.support import Cli, assert_no_orphans, upload_lines
 
 # Over GridFS's 255 KiB chunk size: a purge must remove every chunk, not just one.
 BIG = flat_image(400, 300, "BMP", 1)
-
-
-@pytest.fixture
-def cli(db_uri: str, capsys: pytest.CaptureFixture[str]) -> Cli:
-    return make_cli(db_uri, capsys)
 
 
 def upload(cli: Cli, path: Path, *extra: str) -> str:

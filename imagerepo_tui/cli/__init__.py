@@ -58,22 +58,16 @@ def run_command(args: argparse.Namespace) -> int:
     out = Output(as_json=getattr(args, "json", False))
     try:
         repo = ImageRepository.open(_settings(args))
+        try:
+            COMMANDS[args.command](repo, args, out)
+        finally:
+            repo.close()
     except UsageError as error:
         out.error(str(error))
         return EXIT_USAGE
     except ImageRepoError as error:
         out.error(str(error))
         return EXIT_FAILED
-    try:
-        COMMANDS[args.command](repo, args, out)
-    except UsageError as error:
-        out.error(str(error))
-        return EXIT_USAGE
-    except ImageRepoError as error:
-        out.error(str(error))
-        return EXIT_FAILED
-    finally:
-        repo.close()
     return EXIT_FAILED if out.failures else EXIT_OK
 
 
