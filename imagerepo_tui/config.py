@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,3 +54,8 @@ class Settings:
             max_pixels=int(max_mp * 1_000_000),
             embedded_idle_seconds=idle,
         )
+
+
+def redact_uri(uri: str) -> str:
+    """The URI without its password, fit to show in a status line or an error."""
+    return re.sub(r"(mongodb(?:\+srv)?://)([^:@/]+):[^@/]*@", r"\1\2:***@", uri)

@@ -11,38 +11,49 @@ import argparse
 import re
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from imagerepo_tui.cli.commands import (
-    cmd_delete,
-    cmd_download,
-    cmd_edit,
-    cmd_info,
-    cmd_ls,
-    cmd_update,
-    cmd_upload,
-)
-from imagerepo_tui.cli.organise import cmd_collections, cmd_purge, cmd_restore, cmd_trash
 from imagerepo_tui.cli.output import Output, UsageError
 from imagerepo_tui.cli.parser import build_parser
 from imagerepo_tui.config import Settings
 from imagerepo_tui.errors import ImageRepoError
-from imagerepo_tui.repository import ImageRepository
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-COMMANDS: dict[str, Callable[[ImageRepository, argparse.Namespace, Output], None]] = {
-    "upload": cmd_upload,
-    "ls": cmd_ls,
-    "info": cmd_info,
-    "download": cmd_download,
-    "update": cmd_update,
-    "edit": cmd_edit,
-    "delete": cmd_delete,
-    "trash": cmd_trash,
-    "restore": cmd_restore,
-    "purge": cmd_purge,
-    "collections": cmd_collections,
-}
+if TYPE_CHECKING:
+    from imagerepo_tui.repository import ImageRepository
+
+Command = Callable[["ImageRepository", argparse.Namespace, Output], None]
+
+
+def _commands() -> dict[str, Command]:
+    """Imported on use: the TUI starts through this module and should not wait for
+    the database driver, which the commands (not the TUI's first frame) need."""
+    from imagerepo_tui.cli.commands import (
+        cmd_delete,
+        cmd_download,
+        cmd_edit,
+        cmd_info,
+        cmd_ls,
+        cmd_update,
+        cmd_upload,
+    )
+    from imagerepo_tui.cli.organise import cmd_collections, cmd_purge, cmd_restore, cmd_trash
+
+    return {
+        "upload": cmd_upload,
+        "ls": cmd_ls,
+        "info": cmd_info,
+        "download": cmd_download,
+        "update": cmd_update,
+        "edit": cmd_edit,
+        "delete": cmd_delete,
+        "trash": cmd_trash,
+        "restore": cmd_restore,
+        "purge": cmd_purge,
+        "collections": cmd_collections,
+    }
+
 
 __all__ = ["build_parser", "main"]
 
@@ -56,10 +67,12 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def run_command(args: argparse.Namespace) -> int:
     out = Output(as_json=getattr(args, "json", False))
+    from imagerepo_tui.repository import ImageRepository
+
     try:
         repo = ImageRepository.open(_settings(args))
         try:
-            COMMANDS[args.command](repo, args, out)
+            _commands()[args.command](repo, args, out)
         finally:
             repo.close()
     except UsageError as error:

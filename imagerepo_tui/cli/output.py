@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from imagerepo_tui.repository import CollectionInfo, ImageInfo
+from imagerepo_tui.records import CollectionInfo, ImageInfo
 from imagerepo_tui.textsafe import visible
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

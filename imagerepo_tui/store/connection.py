@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ try:
 except ImportError:  # pymongo >= 4.14 moved it
     from pymongo.synchronous.uri_parser import parse_uri  # type: ignore[no-redef]
 
-from imagerepo_tui.config import Settings
+from imagerepo_tui.config import Settings, redact_uri
 from imagerepo_tui.errors import DatabaseUnavailableError
 from imagerepo_tui.store.embedded import join_embedded_server
 
@@ -51,11 +50,6 @@ class Store:
 
     def close(self) -> None:
         mongoengine.disconnect(ALIAS)
-
-
-def redact_uri(uri: str) -> str:
-    """The URI without its password, fit to show in a status line or an error."""
-    return re.sub(r"(mongodb(?:\+srv)?://)([^:@/]+):[^@/]*@", r"\1\2:***@", uri)
 
 
 def _database_name(uri: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App
@@ -19,20 +19,21 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.timer import Timer
 
-from imagerepo_tui.config import Settings
+from imagerepo_tui.config import Settings, redact_uri
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
-from imagerepo_tui.repository import ImageRepository
-from imagerepo_tui.store.connection import redact_uri
 from imagerepo_tui.tui.commands import ActionsProvider
 from imagerepo_tui.tui.keymap import load_keymap
 from imagerepo_tui.tui.screens.browse import BrowseScreen
 from imagerepo_tui.tui.widgets.preview import GRAPHICS_CHOICES
 
+if TYPE_CHECKING:
+    from imagerepo_tui.repository import ImageRepository
+
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 3.0
 # While connected, a periodic ping notices a database that went away while idle.
 HEALTH_SECONDS = 15.0
-RepositoryFactory = Callable[[Settings], ImageRepository]
+RepositoryFactory = Callable[[Settings], "ImageRepository"]
 
 
 def describe_database(settings: Settings) -> str:
@@ -40,6 +41,14 @@ def describe_database(settings: Settings) -> str:
     if settings.db_uri:
         return redact_uri(settings.db_uri)
     return f"embedded {settings.data_dir}"
+
+
+def open_repository(settings: Settings) -> ImageRepository:
+    """Imported here, in the connecting worker: the database driver and ODM take a
+    few hundred milliseconds to import, and the first frame should not wait for them."""
+    from imagerepo_tui.repository import ImageRepository
+
+    return ImageRepository.open(settings)
 
 
 class ImageRepoApp(App[int]):
@@ -71,7 +80,7 @@ class ImageRepoApp(App[int]):
         self.settings = settings
         self.graphics = graphics
         self.repository: ImageRepository | None = None
-        self._factory = repository_factory or ImageRepository.open
+        self._factory = repository_factory or open_repository
         self._connecting = False
         self._retry_timer: Timer | None = None
         self.db_description = describe_database(settings)

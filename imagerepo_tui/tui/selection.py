@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from imagerepo_tui.repository import ImageRepository
+if TYPE_CHECKING:
+    from imagerepo_tui.repository import ImageRepository
 
 
 @dataclass

@@ -18,7 +18,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from imagerepo_tui.errors import DatabaseUnavailableError
-from imagerepo_tui.repository import ImageInfo, ImageRepository, NewMetadata, find_upload_files
+from imagerepo_tui.files import find_upload_files
+from imagerepo_tui.records import ImageInfo, NewMetadata
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.paths import human_size, looks_like_image, parse_pasted_paths
 from imagerepo_tui.tui.reporting import report_errors
@@ -38,6 +39,7 @@ from imagerepo_tui.tui.widgets.search import SearchBar, SearchInput
 from imagerepo_tui.tui.widgets.status import StatusLine
 
 if TYPE_CHECKING:
+    from imagerepo_tui.repository import ImageRepository
     from imagerepo_tui.tui.app import ImageRepoApp
 
 

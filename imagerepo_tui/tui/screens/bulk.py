@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -18,10 +18,12 @@ from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, RichLog, Static
 
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
-from imagerepo_tui.repository import ImageRepository
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.selection import Selection
+
+if TYPE_CHECKING:
+    from imagerepo_tui.repository import ImageRepository
 
 # The UI is told of progress at most this often (a call per image would slow the walk).
 UPDATE_SECONDS = 0.1

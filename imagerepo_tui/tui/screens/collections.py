@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -17,11 +17,14 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from imagerepo_tui.errors import DatabaseUnavailableError
-from imagerepo_tui.repository import CollectionInfo, ImageRepository
+from imagerepo_tui.records import CollectionInfo
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.screens.forms import PromptScreen
 from imagerepo_tui.tui.screens.modals import ConfirmScreen
+
+if TYPE_CHECKING:
+    from imagerepo_tui.repository import ImageRepository
 
 ALL_IMAGES = "all"
 

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
-from imagerepo_tui.repository import normalise_tags
+from imagerepo_tui.records import normalise_tags
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.screens.modals import default_export_folder
 

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from imagerepo_tui.errors import ExportError
-from imagerepo_tui.repository import ImageInfo, normalise_tags
+from imagerepo_tui.records import ImageInfo, normalise_tags
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.reporting import report_errors
 

@@ -15,7 +15,6 @@ from textual import work
 
 from imagerepo_tui.errors import DatabaseUnavailableError
 from imagerepo_tui.query import QueryError
-from imagerepo_tui.repository import ImageRepository
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.screens.bulk import BulkJob, BulkOutcome, BulkScreen
@@ -29,6 +28,7 @@ from imagerepo_tui.tui.screens.modals import ConfirmScreen
 from imagerepo_tui.tui.selection import Selection
 
 if TYPE_CHECKING:
+    from imagerepo_tui.repository import ImageRepository
     from imagerepo_tui.tui.app import ImageRepoApp
     from imagerepo_tui.tui.widgets.gallery import Gallery
     from imagerepo_tui.tui.widgets.search import SearchBar

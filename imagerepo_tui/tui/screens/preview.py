@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from imagerepo_tui.repository import ImageInfo
+from imagerepo_tui.records import ImageInfo
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.paths import human_size
 from imagerepo_tui.tui.widgets.gallery import Gallery

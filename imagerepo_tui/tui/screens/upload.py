@@ -22,13 +22,8 @@ from textual.widgets.directory_tree import DirEntry
 
 from imagerepo_tui import imaging
 from imagerepo_tui.errors import DatabaseUnavailableError
-from imagerepo_tui.repository import (
-    FileEntry,
-    NewMetadata,
-    UploadResult,
-    find_upload_files,
-    read_upload_file,
-)
+from imagerepo_tui.files import find_upload_files, read_upload_file
+from imagerepo_tui.records import FileEntry, NewMetadata, UploadResult
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.paths import human_size, looks_like_image
 from imagerepo_tui.tui.reporting import report_errors

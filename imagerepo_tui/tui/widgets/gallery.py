@@ -8,7 +8,7 @@ the chains meet the list is complete and the count exact.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -22,12 +22,15 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
-from imagerepo_tui.repository import ImageInfo, ImageRepository, Page
+from imagerepo_tui.records import ImageInfo, Page
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.paths import human_size
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.selection import Marks
 from imagerepo_tui.tui.widgets.rows import Rows
+
+if TYPE_CHECKING:
+    from imagerepo_tui.repository import ImageRepository
 
 # Each page costs the embedded server one bounded index range (more with filters).
 PAGE_ROWS = 200

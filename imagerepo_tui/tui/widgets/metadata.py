@@ -8,7 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from imagerepo_tui.repository import ImageInfo
+from imagerepo_tui.records import ImageInfo
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.paths import human_size
 

@@ -32,7 +32,7 @@ from textual_image.widget import Image as AutoImage
 
 from imagerepo_tui import imaging
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
-from imagerepo_tui.repository import ImageInfo
+from imagerepo_tui.records import ImageInfo
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.reporting import report_error_from_thread
 

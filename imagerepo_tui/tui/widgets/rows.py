@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from imagerepo_tui.repository import ImageInfo, Page
+from imagerepo_tui.records import ImageInfo, Page
 
 
 @dataclass
