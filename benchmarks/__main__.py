@@ -1,0 +1,68 @@
+"""Run every benchmark in turn: import/export throughput, search latency, TUI feel.
+
+Each runs as its own process (fresh imports, caches and memory, as the benchmarks
+assume) with its output streamed as it comes; the command of each section is
+printed first so any one can be rerun alone. The search and TUI libraries are
+built once and cached under benchmarks/.data.
+
+    python -m benchmarks [--quick] [--only import,search,tui]
+
+``--quick`` uses smaller sizes (5 photos, one round; a 10,000-image search library;
+3 spawns per start-up figure) to check that everything works, not for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+SECTIONS: dict[str, tuple[list[str], list[str]]] = {
+    # name: (full-size arguments, --quick arguments)
+    "import": (["--count", "20", "--rounds", "2"], ["--count", "5", "--rounds", "1"]),
+    "search": (["--count", "100000"], ["--count", "10000"]),
+    "tui": (["--count", "10000", "--runs", "7"], ["--count", "10000", "--runs", "3"]),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, to check it works")
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run (default: {','.join(SECTIONS)})",
+    )
+    args = parser.parse_args()
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(unknown)}")
+
+    failed: list[str] = []
+    for name in chosen:
+        full, quick = SECTIONS[name]
+        command = [
+            sys.executable,
+            "-m",
+            f"benchmarks.bench_{name}",
+            *(quick if args.quick else full),
+        ]
+        shown = " ".join(["python", *command[1:]])
+        print(f"\n=== {name}: {shown}", flush=True)
+        started = time.monotonic()
+        # Inherited stdout/stderr: the child's output streams straight through.
+        code = subprocess.call(command)
+        took = time.monotonic() - started
+        print(f"=== {name}: {'ok' if code == 0 else f'failed (exit {code})'} in {took:.0f} s")
+        if code != 0:
+            failed.append(name)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
