@@ -95,7 +95,9 @@ class ImageRepoApp(App[int]):
             self.notify(problem, title="Keymap", severity="warning")
         self.install_screen(BrowseScreen(self.graphics), name="browse")
         self.push_screen("browse")
-        self._connect()
+        # After the first paint: connecting imports the driver in a worker, and that
+        # import would hold the GIL while the first frame is being drawn.
+        self.call_after_refresh(self._connect)
         self.set_interval(HEALTH_SECONDS, self._health_check)
 
     def _health_check(self) -> None:
