@@ -23,7 +23,7 @@ from textual.widgets.directory_tree import DirEntry
 from imagerepo_tui import imaging
 from imagerepo_tui.errors import DatabaseUnavailableError
 from imagerepo_tui.files import find_upload_files, read_upload_file
-from imagerepo_tui.records import FileEntry, NewMetadata, UploadResult
+from imagerepo_tui.records import FileEntry, ImageInfo, NewMetadata, UploadResult
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.paths import human_size, looks_like_image
 from imagerepo_tui.tui.reporting import report_errors
@@ -247,6 +247,9 @@ class PickFileScreen(UploadPickerScreen):
         self.notify("Choose one file to replace the content with.")
 
 
+GALLERY_UPDATE_SECONDS = 1.0
+
+
 class UploadScreen(ModalScreen[None]):
     """Uploads in a worker: progress bar, one line per file, escape cancels."""
 
@@ -270,6 +273,10 @@ class UploadScreen(ModalScreen[None]):
         self.cancel_event = threading.Event()
         self.running = True
         self.counts = {"created": 0, "duplicate": 0, "error": 0}
+        # New images reach the gallery a few times a second, not per file: every
+        # change under this dialog repaints the dimmed screen behind it, and per-file
+        # repaints of a fast batch kept keys waiting for 200-300 ms.
+        self._landed: list[ImageInfo] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
@@ -279,7 +286,13 @@ class UploadScreen(ModalScreen[None]):
             yield Static("escape cancels", id="upload-hint", markup=False)
 
     def on_mount(self) -> None:
+        self.set_interval(GALLERY_UPDATE_SECONDS, self._show_landed)
         self._upload()
+
+    def _show_landed(self) -> None:
+        for info in self._landed:
+            self.gallery.add_new(info)
+        self._landed.clear()
 
     def _entries(self) -> list[FileEntry]:
         found = find_upload_files(self.paths, recursive=self.recursive)
@@ -324,7 +337,7 @@ class UploadScreen(ModalScreen[None]):
         name = visible(str(result.path))
         if result.status == "created" and result.image is not None:
             line = Text.assemble(("created    ", "green"), name)
-            self.gallery.add_new(result.image)
+            self._landed.append(result.image)
         elif result.status == "duplicate":
             line = Text.assemble(("duplicate  ", "yellow"), name)
         else:
@@ -332,6 +345,7 @@ class UploadScreen(ModalScreen[None]):
         self.query_one(RichLog).write(line)
 
     def _finished(self, failed: bool = False) -> None:
+        self._show_landed()
         self.running = False
         c = self.counts
         verb = "Stopped" if failed or self.cancel_event.is_set() else "Done"
