@@ -37,6 +37,8 @@ from imagerepo_tui.store.connection import Store, describe_failure
 from imagerepo_tui.store.models import Counter, GridfsClaim, Image, ensure_indexes
 
 SEQ_COUNTER = "image_seq"
+SCHEMA_COUNTER = "schema_version"
+SCHEMA_VERSION = 2
 # Listing never needs the thumbnail bytes; leaving them out keeps pages small.
 LIST_PROJECTION = {"thumbnail": 0}
 # A claim whose writer we cannot check (another host) is trusted this long.
@@ -114,6 +116,24 @@ class ImageStore:
         with database_errors(store):
             ensure_indexes()
             self._ensure_counter()
+            self._upgrade_documents()
+
+    def _upgrade_documents(self) -> None:
+        """Bring documents written by earlier versions up to date, once per database:
+        a version number in ``counters`` makes every later start a single read."""
+        counters = Counter._get_collection()
+        version = counters.find_one({"_id": SCHEMA_COUNTER}) or {}
+        if int(version.get("value", 0)) >= SCHEMA_VERSION:
+            return
+        # Version 2: live/trashed became a boolean (the embedded server scans on
+        # null tests); images without it would vanish from every list.
+        self.images.update_many(
+            {"trashed": {"$exists": False}, "deleted_at": None}, {"$set": {"trashed": False}}
+        )
+        self.images.update_many({"trashed": {"$exists": False}}, {"$set": {"trashed": True}})
+        counters.update_one(
+            {"_id": SCHEMA_COUNTER}, {"$set": {"value": SCHEMA_VERSION}}, upsert=True
+        )
 
     # -- claims: how half-written or half-deleted GridFS files get cleaned up ----------
 
