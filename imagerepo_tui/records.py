@@ -139,24 +139,6 @@ class NewMetadata:
     collection: str | None = None
 
 
-@dataclass(frozen=True)
-class ImageQuery:
-    """A metadata filter for listing (tag equality, literal filename substring)."""
-
-    tag: str | None = None
-    name: str | None = None
-
-    def criteria(self) -> dict[str, Any]:
-        criteria: dict[str, Any] = {}
-        if self.tag:
-            criteria["tag_keys"] = tag_key(self.tag)
-        if self.name:
-            # Raw $regex with $options, escaped: literal match, and the form the
-            # embedded server answers correctly (a compiled regex returns nothing).
-            criteria["filename"] = {"$regex": re.escape(self.name), "$options": "i"}
-        return criteria
-
-
 @dataclass
 class Page:
     items: list[ImageInfo] = field(default_factory=list)

@@ -45,7 +45,6 @@ from imagerepo_tui.records import (
     CollectionInfo,
     FileEntry,
     ImageInfo,
-    ImageQuery,
     NewMetadata,
     Page,
     UploadResult,
@@ -70,7 +69,6 @@ __all__ = [
     "CollectionInfo",
     "FileEntry",
     "ImageInfo",
-    "ImageQuery",
     "ImageRepository",
     "NewMetadata",
     "Page",
@@ -174,28 +172,23 @@ class ImageRepository:
     def _collection_id(self, name: str) -> Any:
         return self._collections.by_name(name)["_id"]
 
-    def _criteria(
-        self, query: str | Query | ImageQuery | None, trash: bool
-    ) -> tuple[dict[str, Any], Sort]:
+    def _criteria(self, query: str | Query | None, trash: bool) -> tuple[dict[str, Any], Sort]:
         if isinstance(query, str):
             query = self.parse_query(query)
-        if isinstance(query, Query):
-            criteria, sort = query.criteria, query.sort
-        else:
-            criteria, sort = (query.criteria() if query else {}), Sort()
+        criteria, sort = (query.criteria, query.sort) if query else ({}, Sort())
         if trash and sort.is_default:
             sort = Sort("deleted_at", descending=True)
         base = IN_TRASH if trash else LIVE
         return combine([base, criteria]) if criteria else dict(base), sort
 
-    def count(self, query: str | Query | ImageQuery | None = None, *, trash: bool = False) -> int:
+    def count(self, query: str | Query | None = None, *, trash: bool = False) -> int:
         """How many live (or trashed) images match."""
         criteria, _ = self._criteria(query, trash)
         return self._images.count_matching(criteria)
 
     def list_page(
         self,
-        query: str | Query | ImageQuery | None = None,
+        query: str | Query | None = None,
         before: Any = None,
         limit: int = PAGE_SIZE,
         *,
@@ -217,7 +210,7 @@ class ImageRepository:
 
     def iter_images(
         self,
-        query: str | Query | ImageQuery | None = None,
+        query: str | Query | None = None,
         limit: int | None = None,
         *,
         trash: bool = False,
@@ -237,9 +230,7 @@ class ImageRepository:
                 return
             before = page.next_before
 
-    def iter_ids(
-        self, query: str | Query | ImageQuery | None = None, *, trash: bool = False
-    ) -> Iterator[str]:
+    def iter_ids(self, query: str | Query | None = None, *, trash: bool = False) -> Iterator[str]:
         """Ids of every match, streamed: what a bulk action over a search walks."""
         criteria, _ = self._criteria(query, trash)
         return (str(oid) for oid in self._images.ids_matching(criteria))

@@ -20,7 +20,6 @@ from imagerepo_tui.cli.output import (
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
 from imagerepo_tui.query import QueryError
 from imagerepo_tui.repository import (
-    ImageQuery,
     ImageRepository,
     NewMetadata,
     UploadResult,
@@ -189,20 +188,14 @@ def _quoted(value: str) -> str:
 def cmd_ls(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None:
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    text = query_text(args)
-    flags = ImageQuery(tag=args.tag, name=args.name)
-    if text:
-        extra = " ".join(
-            part
-            for part in (
-                f"tag:{_quoted(args.tag)}" if args.tag else "",
-                f"name:{_quoted(args.name)}" if args.name else "",
-            )
-            if part
-        )
-        query: Any = checked_query(repo, f"{text} {extra}".strip())
-    else:
-        query = flags
+    # --tag and --name are shorthands for query terms: one way to filter.
+    terms = [
+        query_text(args) or "",
+        f"tag:{_quoted(args.tag)}" if args.tag else "",
+        f"name:{_quoted(args.name)}" if args.name else "",
+    ]
+    text = " ".join(term for term in terms if term)
+    query = checked_query(repo, text) if text else None
     images = repo.iter_images(query, limit=args.limit)
     if out.as_json:
         out.json_stream(image.to_json() for image in images)

@@ -264,10 +264,6 @@ class ImageStore:
             counter = Counter.objects(name=SEQ_COUNTER).as_pymongo().first()
         return int(counter["value"]) if counter else 0
 
-    def count(self) -> int:
-        with database_errors(self.store):
-            return self.images.estimated_document_count()
-
     def page(
         self,
         criteria: Mapping[str, Any],
