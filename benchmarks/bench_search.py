@@ -12,8 +12,6 @@ once by ``benchmarks.library`` and kept under benchmarks/.data.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +22,7 @@ from pymongo.errors import OperationFailure
 
 from benchmarks.library import fill
 from benchmarks.photos import CACHE
+from benchmarks.timing import median_seconds
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository
 from imagerepo_tui.store.embedded import read_state
@@ -49,15 +48,6 @@ QUERIES: list[tuple[str, str, dict[str, Any]]] = [
         },
     ),
 ]
-
-
-def median_seconds(work: Callable[[], object], repeat: int = 5) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 def raw_candidates(images: Any, criteria: dict[str, Any]) -> dict[str, Callable[[], list]]:

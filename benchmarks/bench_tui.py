@@ -40,6 +40,7 @@ from pymongo import DESCENDING, MongoClient
 
 from benchmarks.bench_search import ensure_library
 from benchmarks.photos import CACHE, make_photo_folder
+from benchmarks.timing import median_seconds
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import LIVE, ImageRepository
 
@@ -236,15 +237,6 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def _best_of(work: Callable[[], Any], repeat: int = 7) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
-
-
 def _raw_page(images: Any, counters: Any, before_seq: int | None) -> list[dict[str, Any]]:
     """The same page by hand: bounded, growing ``seq`` windows below the newest (an
     open ``sort().limit()`` reads every document on the embedded server)."""
@@ -271,8 +263,10 @@ def _page_rows(repo: ImageRepository, uri: str) -> list[tuple[str, float, float]
         page = repo.list_page(before=deep_cursor, limit=PAGE_ROWS)
         deep_cursor, deep_seq = page.next_before, page.items[-1].seq
     for label, cursor, seq in (("newest", None, None), ("row 5,000", deep_cursor, deep_seq)):
-        app_s, page = _best_of(lambda c=cursor: repo.list_page(before=c, limit=PAGE_ROWS))
-        sort_s, sorted_docs = _best_of(
+        app_s, page = median_seconds(
+            lambda c=cursor: repo.list_page(before=c, limit=PAGE_ROWS), repeat=7
+        )
+        sort_s, sorted_docs = median_seconds(
             lambda s=seq: list(
                 images.find({**LIVE, **({"seq": {"$lt": s}} if s else {})}, {"thumbnail": 0})
                 .sort("seq", DESCENDING)
@@ -280,7 +274,7 @@ def _page_rows(repo: ImageRepository, uri: str) -> list[tuple[str, float, float]
             ),
             repeat=3,
         )
-        raw_s, docs = _best_of(lambda s=seq: _raw_page(images, counters, s))
+        raw_s, docs = median_seconds(lambda s=seq: _raw_page(images, counters, s), repeat=7)
         ids = [image.id for image in page.items]
         assert [str(d["_id"]) for d in docs] == ids, f"{label}: raw page differs"
         assert [str(d["_id"]) for d in sorted_docs] == ids, f"{label}: sorted page differs"
