@@ -146,7 +146,6 @@ class Supervisor:
             count = self.connection_count()
             if count is not None and count > own_connections:
                 return False
-            remove_state(self.data_dir)
             self.stop_server()
             return True
 
