@@ -38,9 +38,16 @@ class Settings:
     max_file_bytes: int = DEFAULT_MAX_FILE_MB * 1024 * 1024
     max_pixels: int = DEFAULT_MAX_MEGAPIXELS * 1_000_000
     embedded_idle_seconds: float = DEFAULT_EMBEDDED_IDLE_SECONDS
+    # The account to log in as, in a library that has accounts.
+    user: str | None = None
 
     @classmethod
-    def from_env(cls, db_uri: str | None = None, data_dir: str | Path | None = None) -> Settings:
+    def from_env(
+        cls,
+        db_uri: str | None = None,
+        data_dir: str | Path | None = None,
+        user: str | None = None,
+    ) -> Settings:
         """Explicit arguments win over the environment, which wins over defaults."""
         uri = db_uri or os.environ.get("IMAGEREPO_DB") or None
         directory = data_dir or os.environ.get("IMAGEREPO_DATA_DIR") or default_data_dir()
@@ -53,6 +60,7 @@ class Settings:
             max_file_bytes=int(max_mb * 1024 * 1024),
             max_pixels=int(max_mp * 1_000_000),
             embedded_idle_seconds=idle,
+            user=user or os.environ.get("IMAGEREPO_USER") or None,
         )
 
 

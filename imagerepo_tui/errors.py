@@ -49,3 +49,15 @@ class DatabaseUnavailableError(ImageRepoError):
 
 class EmbeddedServerError(DatabaseUnavailableError):
     """The embedded server could not be started."""
+
+
+class LoginError(ImageRepoError):
+    """A login failed. The message never says whether the account exists."""
+
+
+class LoginRequiredError(ImageRepoError):
+    """This library has accounts and nobody is logged in."""
+
+
+class PermissionDeniedError(ImageRepoError):
+    """The logged-in user may not do this (another user's image, or not an admin)."""

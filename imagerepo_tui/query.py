@@ -6,6 +6,7 @@
     taken:2021-05  added:>2026-01-01  taken:2021-01..2021-06
     width:>1000  height:<=800  size:<2mb  frames:>1  orientation:portrait
     meta.key:value  meta.rating:>=4
+    owner:NAME  is:public  is:private   (whose images, and which are shared)
     sort:name|added|taken|size   (prefix "-" for descending: sort:-size)
 
 Everything a user types is matched literally: values become equality tests, escaped
@@ -30,7 +31,18 @@ from imagerepo_tui.errors import ImageRepoError
 SORT_FIELDS = {"added": "seq", "name": "filename_key", "taken": "taken_key", "size": "size"}
 NUMBER_FIELDS = {"width": "width", "height": "height", "size": "size", "frames": "frames"}
 DATE_FIELDS = {"taken": "taken_at", "added": "created_at", "updated": "updated_at"}
-TEXT_FIELDS = ("tag", "format", "camera", "name", "collection", "orientation", "sort")
+TEXT_FIELDS = (
+    "tag",
+    "format",
+    "camera",
+    "name",
+    "collection",
+    "orientation",
+    "owner",
+    "is",
+    "sort",
+)
+VISIBILITIES = ("public", "private")
 ORIENTATIONS = ("portrait", "landscape", "square")
 META_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 _SIZE_UNITS = {
@@ -291,7 +303,25 @@ def _sort_of(token: _Token) -> Sort:
     return Sort(SORT_FIELDS[name], descending)
 
 
-def _condition(token: _Token, collection_id: Callable[[str], Any]) -> dict[str, Any]:
+def _visibility_condition(token: _Token) -> dict[str, Any]:
+    """``is:public`` / ``is:private``; negated, the other one (a plain equality
+    either way, which the repository turns into the matching audience)."""
+    value = token.value.casefold()
+    if value not in VISIBILITIES:
+        raise QueryError(f"is: is one of {'|'.join(VISIBILITIES)}", token.column)
+    return {"public": (value == "public") != token.negated}
+
+
+def _lookup(token: _Token, field_name: str, find: Callable[[str], Any]) -> dict[str, Any]:
+    try:
+        return {field_name: find(token.value)}
+    except ImageRepoError as error:
+        raise QueryError(str(error), token.column) from None
+
+
+def _condition(
+    token: _Token, collection_id: Callable[[str], Any], owner_id: Callable[[str], Any]
+) -> dict[str, Any]:
     key, value = token.key, token.value
     if key is None:
         words = search_words(value)
@@ -315,10 +345,9 @@ def _condition(token: _Token, collection_id: Callable[[str], Any]) -> dict[str, 
     if key == "name":
         return {"filename": _literal_contains(value)}
     if key == "collection":
-        try:
-            return {"collections": collection_id(value)}
-        except ImageRepoError as error:
-            raise QueryError(str(error), token.column) from None
+        return _lookup(token, "collections", collection_id)
+    if key == "owner":
+        return _lookup(token, "owner", owner_id)
     if key == "orientation":
         return _orientation_condition(token)
     if key in DATE_FIELDS:
@@ -335,16 +364,24 @@ def _negate(condition: dict[str, Any]) -> dict[str, Any]:
     return {"$nor": [condition]} if condition else {}
 
 
-def parse_query(text: str, collection_id: Callable[[str], Any] = lambda name: name) -> Query:
-    """Parse search text. ``collection_id(name)`` maps a collection name to what the
-    ``collections`` field holds (it raises if there is no such collection)."""
+def parse_query(
+    text: str,
+    collection_id: Callable[[str], Any] = lambda name: name,
+    owner_id: Callable[[str], Any] = lambda name: name,
+) -> Query:
+    """Parse search text. ``collection_id(name)`` and ``owner_id(name)`` map a
+    collection's or a user's name to what the ``collections`` or ``owner`` field
+    holds (they raise if there is no such collection or user)."""
     conditions: list[dict[str, Any]] = []
     sort = Sort()
     for token in tokenize(text):
         if token.key == "sort":
             sort = _sort_of(token)
             continue
-        condition = _condition(token, collection_id)
+        if token.key == "is":
+            conditions.append(_visibility_condition(token))
+            continue
+        condition = _condition(token, collection_id, owner_id)
         if condition:
             conditions.append(_negate(condition) if token.negated else condition)
     return Query(combine(conditions), sort, text)

@@ -50,9 +50,16 @@ class ImageInfo:
     collections: tuple[str, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
     deleted_at: datetime | None = None
+    # The owning account's id ("" before accounts existed) and its name, for display.
+    owner: str = ""
+    owner_name: str = ""
+    public: bool = False
 
     @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> ImageInfo:
+    def from_document(
+        cls, doc: dict[str, Any], owner_names: Mapping[str, str] | None = None
+    ) -> ImageInfo:
+        owner = doc.get("owner") or ""
         return cls(
             id=str(doc["_id"]),
             filename=doc["filename"],
@@ -74,6 +81,9 @@ class ImageInfo:
             collections=tuple(str(c) for c in doc.get("collections", ())),
             meta=dict(doc.get("meta") or {}),
             deleted_at=doc.get("deleted_at"),
+            owner=owner,
+            owner_name=(owner_names or {}).get(owner, ""),
+            public=bool(doc.get("public")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -105,6 +115,30 @@ class ImageInfo:
                 for key, value in self.meta.items()
             },
             "deleted_at": iso(self.deleted_at),
+            "owner": self.owner_name or None,
+            "public": self.public,
+        }
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """An app account as front ends see it: never its password hash."""
+
+    id: str
+    name: str
+    admin: bool
+    created_at: datetime
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> UserInfo:
+        return cls(str(doc["_id"]), doc["name"], bool(doc.get("admin")), doc["created_at"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "admin": self.admin,
+            "created_at": self.created_at.isoformat(),
         }
 
 
@@ -137,6 +171,8 @@ class NewMetadata:
     meta: Mapping[str, Any] = field(default_factory=dict)
     # Name of a collection to put every uploaded image in (created if missing).
     collection: str | None = None
+    # Visible to every user of the library, not only the uploader.
+    public: bool = False
 
 
 @dataclass

@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from imagerepo_tui import imaging
+from imagerepo_tui import accounts, imaging
 from imagerepo_tui.config import Settings
 from imagerepo_tui.errors import (
     AmbiguousIdError,
@@ -26,7 +26,10 @@ from imagerepo_tui.errors import (
     ExportError,
     ImageRepoError,
     InvalidIdError,
+    LoginError,
+    LoginRequiredError,
     NotFoundError,
+    PermissionDeniedError,
     UnreadablePathError,
 )
 from imagerepo_tui.files import (
@@ -48,6 +51,7 @@ from imagerepo_tui.records import (
     NewMetadata,
     Page,
     UploadResult,
+    UserInfo,
     check_meta,
     normalise_tags,
     parse_meta,
@@ -55,10 +59,13 @@ from imagerepo_tui.records import (
     tag_key,
 )
 from imagerepo_tui.store import (
+    PUBLIC,
+    UNOWNED,
     CollectionExistsError,
     CollectionStore,
     ImageStore,
     Store,
+    UserStore,
     open_store,
     utc_now,
 )
@@ -73,6 +80,7 @@ __all__ = [
     "NewMetadata",
     "Page",
     "UploadResult",
+    "UserInfo",
     "find_upload_files",
     "normalise_tags",
     "parse_meta",
@@ -120,13 +128,25 @@ def _label_in_input_order(
 
 
 class ImageRepository:
-    """The image library. Open with ``ImageRepository.open(settings)``; close when done."""
+    """The image library. Open with ``ImageRepository.open(settings)``; close when done.
+
+    Once the library has accounts, nothing can be read or changed before ``login``,
+    and then only what that user may: their own images and everyone's public ones to
+    read, their own to change. Every method enforces this itself, down to the store's
+    filters, so no front end, flag, search or id guess reaches past it.
+    """
 
     def __init__(self, store: Store, settings: Settings) -> None:
         self.settings = settings
         self._store = store
         self._images = ImageStore(store)
         self._collections = CollectionStore(store)
+        self._users = UserStore(store)
+        self._viewer: UserInfo | None = None
+        self._owner_names: dict[str, str] = {}
+        self._accounts = self._users.any_exist()
+        if self._accounts:
+            self._adopt_unowned()
         self._images.cleanup_abandoned()
 
     @classmethod
@@ -140,6 +160,168 @@ class ImageRepository:
     def database_description(self) -> str:
         return self._store.description
 
+    # -- accounts -------------------------------------------------------------------------
+
+    @property
+    def has_accounts(self) -> bool:
+        return self._accounts
+
+    @property
+    def needs_login(self) -> bool:
+        return self._accounts and self._viewer is None
+
+    @property
+    def current_user(self) -> UserInfo | None:
+        return self._viewer
+
+    def login(self, name: str, password: str) -> UserInfo:
+        """Log in for the rest of this repository's life. Failures say only "wrong
+        user name or password"; after a few in a row for a name (existing or not),
+        further tries must wait, doubling up to a minute."""
+        key = accounts.name_key(name)
+        failures, last_failure = self._users.failures(key)
+        wait = accounts.wait_before_next_try(failures, last_failure, utc_now())
+        if wait > 0:
+            raise LoginError(f"too many failed logins; try again in {int(wait) + 1} s")
+        doc = self._users.by_name_key(key)
+        matches, needs_rehash = accounts.verify_password(
+            doc["password_hash"] if doc else None, password
+        )
+        if doc is None or not matches:
+            self._users.record_failure(key)
+            raise LoginError(accounts.LOGIN_FAILED)
+        self._users.clear_failures(key)
+        if needs_rehash:
+            self._users.set_password_hash(doc["_id"], accounts.rehash(password))
+        self._viewer = UserInfo.from_document(doc)
+        self._accounts = True
+        self._load_owner_names()
+        return self._viewer
+
+    def add_user(self, name: str, password: str, *, admin: bool = False) -> UserInfo:
+        """Create an account. The first one needs no login, is an admin and adopts the
+        images and collections made before accounts existed; later ones need an
+        admin logged in."""
+        accounts.check_name(name)
+        first = not self._users.any_exist()
+        if not first:
+            self._require_admin("add users")
+        doc = self._users.create(
+            name, accounts.name_key(name), accounts.hash_password(password), admin or first
+        )
+        self._accounts = True
+        if first:
+            self._adopt_unowned()
+        self._load_owner_names()
+        return UserInfo.from_document(doc)
+
+    def change_password(self, name: str, new_password: str) -> UserInfo:
+        """Set a user's password: their own, or anyone's for an admin."""
+        viewer = self._logged_in()
+        doc = self._user_named(name)
+        if str(doc["_id"]) != viewer.id and not viewer.admin:
+            raise PermissionDeniedError("only an admin can change another user's password")
+        self._users.set_password_hash(doc["_id"], accounts.hash_password(new_password))
+        self._users.clear_failures(doc["name_key"])
+        return UserInfo.from_document(doc)
+
+    def remove_user(self, name: str, *, give_to: str | None = None) -> UserInfo:
+        """Remove an account (admins only). Its images and collections go to
+        ``give_to``; without one, a user who owns anything is not removed."""
+        self._require_admin("remove users")
+        doc = self._user_named(name)
+        user_id = str(doc["_id"])
+        if doc.get("admin") and self._users.admin_count() <= 1:
+            raise ImageRepoError(f"{name} is the last admin and cannot be removed")
+        if give_to is not None:
+            heir = self._user_named(give_to)
+            if heir["_id"] == doc["_id"]:
+                raise ImageRepoError("give the images to another user")
+            self._images.give_away(user_id, str(heir["_id"]))
+            self._collections.give_away(user_id, str(heir["_id"]))
+        images = self._images.owner_count(user_id)
+        collections = self._collections.owner_count(user_id)
+        if images or collections:
+            hint = (
+                "some are duplicates of the other user's or share a collection name: "
+                "remove or rename those first"
+                if give_to
+                else "give them to another user with --give-to NAME"
+            )
+            raise ImageRepoError(
+                f"{name} still owns {images} image(s) and {collections} collection(s); {hint}"
+            )
+        self._users.delete(doc["_id"])
+        if self._viewer is not None and self._viewer.id == user_id:
+            self._viewer = None
+        self._load_owner_names()
+        return UserInfo.from_document(doc)
+
+    def list_users(self) -> list[UserInfo]:
+        self._me()
+        return [UserInfo.from_document(doc) for doc in self._users.all()]
+
+    def _user_named(self, name: str) -> dict[str, Any]:
+        doc = self._users.by_name_key(accounts.name_key(name))
+        if doc is None:
+            raise NotFoundError(f"no user named {visible(name)!r}")
+        return doc
+
+    def _owner_id(self, name: str) -> str:
+        self._me()
+        return str(self._user_named(name)["_id"])
+
+    def _logged_in(self) -> UserInfo:
+        self._me()
+        if self._viewer is None:
+            raise LoginRequiredError("there are no accounts yet; add one with `user add NAME`")
+        return self._viewer
+
+    def _require_admin(self, what: str) -> None:
+        if not self._logged_in().admin:
+            raise PermissionDeniedError(f"only an admin can {what}")
+
+    def _me(self) -> str:
+        """The owner key of whoever is using the library: the logged-in user's id, or
+        "" in personal mode (before any account exists)."""
+        if self._viewer is not None:
+            return self._viewer.id
+        if self._accounts:
+            raise LoginRequiredError(
+                "this library has user accounts: log in first (--user NAME, with the "
+                "password from IMAGEREPO_PASSWORD or a prompt)"
+            )
+        return UNOWNED
+
+    def _adopt_unowned(self) -> None:
+        """Images and collections from before the first account belong to it (also
+        ones a personal-mode process still running added after it was created)."""
+        first = self._users.first()
+        if first is None:
+            return
+        if self._images.owns_any(UNOWNED):
+            self._images.give_away(UNOWNED, str(first["_id"]))
+        if self._collections.owner_count(UNOWNED):
+            self._collections.give_away(UNOWNED, str(first["_id"]))
+
+    def _load_owner_names(self) -> None:
+        self._owner_names = {str(doc["_id"]): doc["name"] for doc in self._users.all()}
+
+    def _info(self, doc: dict[str, Any]) -> ImageInfo:
+        return ImageInfo.from_document(doc, self._owner_names)
+
+    def _owned(self, image_id: str) -> tuple[Any, dict[str, Any], str]:
+        """(id, document, owner key) of an image the user may change: their own."""
+        me = self._me()
+        oid = self.resolve_id(image_id)
+        doc = self._images.get(oid)
+        if doc.get("owner", UNOWNED) != me:
+            owner = self._owner_names.get(doc.get("owner", ""), "another user")
+            raise PermissionDeniedError(
+                f"image {oid} belongs to {owner}; only its owner can change it"
+            )
+        return oid, doc, me
+
     # -- ids ------------------------------------------------------------------------------
 
     def resolve_id(self, text: str) -> Any:
@@ -150,7 +332,7 @@ class ImageRepository:
                 f"{visible(text)!r} is not an image id (24 hex characters, or a unique "
                 f"prefix of at least {MIN_ID_PREFIX})"
             )
-        matches = self._images.ids_with_prefix(wanted, limit=2)
+        matches = self._images.ids_with_prefix(wanted, limit=2, audiences=self._audiences())
         if not matches:
             raise NotFoundError(f"no image with id {wanted}")
         if len(matches) > 1:
@@ -159,32 +341,52 @@ class ImageRepository:
 
     # -- reading --------------------------------------------------------------------------
 
+    def _audiences(self, trash: bool = False) -> list[str]:
+        """Who may see what: the user's own images (private ones, and all trashed
+        ones), plus everyone's public ones outside the trash."""
+        me = self._me()
+        return [me] if trash else [me, PUBLIC]
+
     def info(self, image_id: str) -> ImageInfo:
-        return ImageInfo.from_document(self._images.get(self.resolve_id(image_id)))
+        return self._info(self._images.get(self.resolve_id(image_id)))
 
     # -- searching ------------------------------------------------------------------------
 
     def parse_query(self, text: str) -> Query:
         """Parse search text (see ``query.py``); raises ``QueryError`` pointing at the
         bad part. Collection names are looked up here."""
-        return parse_query(text, self._collection_id)
+        return parse_query(text, self._collection_id, self._owner_id)
 
     def _collection_id(self, name: str) -> Any:
-        return self._collections.by_name(name)["_id"]
+        return self._collections.by_name(name, self._me())["_id"]
 
-    def _criteria(self, query: str | Query | None, trash: bool) -> tuple[dict[str, Any], Sort]:
+    def _criteria(
+        self, query: str | Query | None, trash: bool
+    ) -> tuple[list[dict[str, Any]], Sort]:
+        """The query as disjoint filters, one per audience the user may see (what
+        ``ImageStore.page`` merges), and its sort."""
         if isinstance(query, str):
             query = self.parse_query(query)
-        criteria, sort = (query.criteria, query.sort) if query else ({}, Sort())
+        criteria, sort = (dict(query.criteria), query.sort) if query else ({}, Sort())
         if trash and sort.is_default:
             sort = Sort("deleted_at", descending=True)
+        return self._parts(criteria, trash), sort
+
+    def _parts(self, criteria: dict[str, Any], trash: bool) -> list[dict[str, Any]]:
+        audiences = self._audiences(trash)
+        public = criteria.get("public")
+        if not trash and isinstance(public, bool):
+            # is:public / is:private pick the audience rather than filter a field
+            # no index holds: outside the trash, public means audience PUBLIC.
+            del criteria["public"]
+            audiences = [PUBLIC] if public else [self._me()]
         base = IN_TRASH if trash else LIVE
-        return combine([base, criteria]) if criteria else dict(base), sort
+        return [combine([base, {"audience": audience}, criteria]) for audience in audiences]
 
     def count(self, query: str | Query | None = None, *, trash: bool = False) -> int:
         """How many live (or trashed) images match."""
-        criteria, _ = self._criteria(query, trash)
-        return self._images.count_matching(criteria)
+        parts, _ = self._criteria(query, trash)
+        return self._images.count_matching(parts)
 
     def list_page(
         self,
@@ -201,12 +403,12 @@ class ImageRepository:
         the order, so a list can be read from its end too. ``trash`` lists the trash
         (most recently deleted first) instead of the library.
         """
-        criteria, sort = self._criteria(query, trash)
+        parts, sort = self._criteria(query, trash)
         descending = sort.descending != oldest_first
         docs, cursor = self._images.page(
-            criteria, limit, field=sort.field, descending=descending, after=before
+            parts, limit, field=sort.field, descending=descending, after=before
         )
-        return Page([ImageInfo.from_document(doc) for doc in docs], cursor)
+        return Page([self._info(doc) for doc in docs], cursor)
 
     def iter_images(
         self,
@@ -232,15 +434,15 @@ class ImageRepository:
 
     def iter_ids(self, query: str | Query | None = None, *, trash: bool = False) -> Iterator[str]:
         """Ids of every match, streamed: what a bulk action over a search walks."""
-        criteria, _ = self._criteria(query, trash)
-        return (str(oid) for oid in self._images.ids_matching(criteria))
+        parts, _ = self._criteria(query, trash)
+        return (str(oid) for oid in self._images.ids_matching(parts))
 
     def original_bytes(self, image_id: str) -> tuple[ImageInfo, bytes]:
         doc = self._images.get(self.resolve_id(image_id))
         data = self._images.read_original(doc)
         if imaging.sha256_hex(data) != doc["sha256"]:
             raise ImageRepoError(f"image {doc['_id']} is damaged: its bytes fail their checksum")
-        return ImageInfo.from_document(doc), data
+        return self._info(doc), data
 
     def thumbnail(self, image_id: str) -> bytes:
         return self._images.thumbnail(self.resolve_id(image_id))
@@ -254,8 +456,12 @@ class ImageRepository:
 
     def _store_prepared(self, prepared: PreparedUpload, metadata: NewMetadata) -> UploadResult:
         check_meta(metadata.meta)
+        me = self._me()
         tags = normalise_tags(metadata.tags)
         fields = {
+            "owner": me,
+            "public": metadata.public,
+            "audience": PUBLIC if metadata.public else me,
             **prepared.fields,
             "title": metadata.title,
             "description": metadata.description,
@@ -272,32 +478,39 @@ class ImageRepository:
         return UploadResult(
             prepared.entry.path,
             "created" if created else "duplicate",
-            ImageInfo.from_document(doc),
+            self._info(doc),
             size=len(prepared.data),
         )
 
     def _upload_collection(self, metadata: NewMetadata) -> Any:
         """The id of the upload's target collection, created on first use."""
         assert metadata.collection is not None
+        me = self._me()
         try:
-            return self._collections.by_name(metadata.collection)["_id"]
+            return self._collections.by_name(metadata.collection, me)["_id"]
         except NotFoundError:
             try:
-                return self._collections.create(metadata.collection)["_id"]
+                return self._collections.create(metadata.collection, me)["_id"]
             except CollectionExistsError:  # another upload worker just made it
-                return self._collections.by_name(metadata.collection)["_id"]
+                return self._collections.by_name(metadata.collection, me)["_id"]
 
     def _join_duplicate(self, doc: dict[str, Any], collections: list[Any]) -> dict[str, Any]:
         """Uploading bytes that are already stored means "I want this image here": a
-        trashed copy comes back, and it joins the upload's collection."""
-        changes: dict[str, Any] = {}
+        trashed copy comes back, and it joins the upload's collection. (Only the
+        uploader's own images are duplicates: nobody learns what others hold.)"""
         if doc.get("trashed"):
-            changes.update(trashed=False, deleted_at=None)
+            doc = self._images.update_fields(
+                doc["_id"], self._restored(doc), owner=doc.get("owner", UNOWNED)
+            )
         for collection_id in collections:
             self._collections.add_images(collection_id, [doc["_id"]])
-        if changes:
-            return self._images.update_fields(doc["_id"], changes)
         return self._images.get(doc["_id"]) if collections else doc
+
+    @staticmethod
+    def _restored(doc: dict[str, Any]) -> dict[str, Any]:
+        """Out of the trash, an image is seen by whom its owner chose again."""
+        audience = PUBLIC if doc.get("public") else doc.get("owner", UNOWNED)
+        return {"trashed": False, "deleted_at": None, "audience": audience}
 
     def upload(self, path: str | Path, metadata: NewMetadata | None = None) -> UploadResult:
         """Upload one file; a bad file is an ``error`` result, not an exception."""
@@ -373,12 +586,12 @@ class ImageRepository:
 
     def replace_content(self, image_id: str, path: str | Path) -> ImageInfo:
         """New bytes for an image; its id, title, description and tags stay."""
-        oid = self.resolve_id(image_id)
+        oid, doc, me = self._owned(image_id)
         entry = next(find_upload_files([path], recursive=False))
         if entry.error:
             raise UnreadablePathError(f"{visible(str(path))}: {entry.error}")
         prepared = self._prepare(entry)
-        current = ImageInfo.from_document(self._images.get(oid))
+        current = self._info(doc)
         fields = {
             **prepared.fields,
             # The sort key of sort:taken follows the new bytes' date taken too.
@@ -387,7 +600,7 @@ class ImageRepository:
                 prepared.fields["filename"], current.title, current.description, current.tags
             ),
         }
-        return ImageInfo.from_document(self._images.replace_content(oid, prepared.data, fields))
+        return self._info(self._images.replace_content(oid, prepared.data, fields, owner=me))
 
     def edit(
         self,
@@ -404,8 +617,8 @@ class ImageRepository:
         """Change metadata. ``tags`` replaces the list, ``add/remove_tags`` adjust it;
         ``meta`` sets custom fields (typed by ``parse_meta``), ``unset_meta`` drops them."""
         check_meta(meta or {}, unset_meta)
-        oid = self.resolve_id(image_id)
-        current = ImageInfo.from_document(self._images.get(oid))
+        oid, doc, me = self._owned(image_id)
+        current = self._info(doc)
         changes: dict[str, Any] = {}
         if title is not None:
             changes["title"] = title
@@ -431,97 +644,115 @@ class ImageRepository:
                 new_tags,
             )
         )
-        return ImageInfo.from_document(self._images.update_fields(oid, changes, unset=unset))
+        return self._info(self._images.update_fields(oid, changes, unset=unset, owner=me))
+
+    def set_public(self, image_id: str, public: bool) -> ImageInfo:
+        """Share an image with every user of the library, or make it private again."""
+        oid, doc, me = self._owned(image_id)
+        if bool(doc.get("public")) == public:
+            return self._info(doc)
+        audience = PUBLIC if public and not doc.get("trashed") else me
+        changes = {"public": public, "audience": audience}
+        return self._info(self._images.update_fields(oid, changes, owner=me))
 
     # -- trash ----------------------------------------------------------------------------
 
     def delete(self, image_id: str) -> ImageInfo:
         """Move an image to the trash: hidden from lists, search and collections, its
         bytes kept until purged."""
-        oid = self.resolve_id(image_id)
-        doc = self._images.get(oid)
+        oid, doc, me = self._owned(image_id)
         if doc.get("trashed"):
-            return ImageInfo.from_document(doc)
-        changes = {"trashed": True, "deleted_at": utc_now()}
-        return ImageInfo.from_document(self._images.update_fields(oid, changes))
+            return self._info(doc)
+        # Trashed images are the owner's alone, public or not.
+        changes = {"trashed": True, "deleted_at": utc_now(), "audience": me}
+        return self._info(self._images.update_fields(oid, changes, owner=me))
 
     def restore(self, image_id: str) -> ImageInfo:
         """Bring an image back from the trash with its metadata and collections."""
-        oid = self.resolve_id(image_id)
-        doc = self._images.get(oid)
+        oid, doc, me = self._owned(image_id)
         if not doc.get("trashed"):
             raise ImageRepoError(f"image {oid} is not in the trash")
-        changes = {"trashed": False, "deleted_at": None}
-        return ImageInfo.from_document(self._images.update_fields(oid, changes))
+        return self._info(self._images.update_fields(oid, self._restored(doc), owner=me))
 
     def purge(self, image_id: str) -> ImageInfo:
         """Delete a trashed image for good, GridFS bytes included."""
-        oid = self.resolve_id(image_id)
-        if not self._images.get(oid).get("trashed"):
+        oid, doc, me = self._owned(image_id)
+        if not doc.get("trashed"):
             raise ImageRepoError(f"image {oid} is not in the trash (delete it first)")
-        return ImageInfo.from_document(self._images.delete(oid))
+        return self._info(self._images.delete(oid, owner=me))
 
     def empty_trash(self, older_than: timedelta | None = None) -> Iterator[ImageInfo]:
         """Purge trashed images (deleted longer ago than ``older_than``), yielding each."""
-        criteria: dict[str, Any] = dict(IN_TRASH)
+        me = self._me()
+        criteria: dict[str, Any] = {**IN_TRASH, "audience": me}
         if older_than is not None:
-            criteria = {"trashed": True, "deleted_at": {"$lt": utc_now() - older_than}}
-        for oid in list(self._images.ids_matching(criteria)):
-            yield ImageInfo.from_document(self._images.delete(oid))
+            criteria["deleted_at"] = {"$lt": utc_now() - older_than}
+        for oid in list(self._images.ids_matching([criteria])):
+            yield self._info(self._images.delete(oid, owner=me))
 
     # -- collections ------------------------------------------------------------------------
 
+    # Collections are each user's own: they name, list and change only theirs, and
+    # may put in them any image they can see (membership is all the image records).
+
+    def _collection_info(self, doc: dict[str, Any]) -> CollectionInfo:
+        """With its count of live images this user can see."""
+        count = self._images.count_matching(self._parts({"collections": doc["_id"]}, False))
+        return CollectionInfo.from_document(doc, count)
+
     def list_collections(self) -> list[CollectionInfo]:
-        """Every collection with its count of live images, by name."""
-        return [
-            CollectionInfo.from_document(doc, self._collections.image_count(doc["_id"], LIVE))
-            for doc in self._collections.all()
-        ]
+        """The user's collections with their counts of live images, by name."""
+        return [self._collection_info(doc) for doc in self._collections.all(self._me())]
 
     def collection(self, name: str) -> CollectionInfo:
-        doc = self._collections.by_name(name)
-        return CollectionInfo.from_document(doc, self._collections.image_count(doc["_id"], LIVE))
+        return self._collection_info(self._collections.by_name(name, self._me()))
 
     def create_collection(self, name: str, description: str = "") -> CollectionInfo:
         if not name.strip():
             raise ImageRepoError("a collection needs a name")
-        return CollectionInfo.from_document(self._collections.create(name, description))
+        return CollectionInfo.from_document(self._collections.create(name, self._me(), description))
 
     def rename_collection(self, name: str, new_name: str) -> CollectionInfo:
         if not new_name.strip():
             raise ImageRepoError("a collection needs a name")
-        doc = self._collections.by_name(name)
+        me = self._me()
+        doc = self._collections.by_name(name, me)
         return CollectionInfo.from_document(
-            self._collections.update(doc["_id"], {"name": new_name})
+            self._collections.update(doc["_id"], {"name": new_name}, me)
         )
 
     def describe_collection(self, name: str, description: str) -> CollectionInfo:
-        doc = self._collections.by_name(name)
+        me = self._me()
+        doc = self._collections.by_name(name, me)
         return CollectionInfo.from_document(
-            self._collections.update(doc["_id"], {"description": description})
+            self._collections.update(doc["_id"], {"description": description}, me)
         )
 
     def delete_collection(self, name: str) -> CollectionInfo:
         """The collection goes; its images stay in the library."""
-        doc = self._collections.by_name(name)
-        self._collections.delete(doc["_id"])
+        me = self._me()
+        doc = self._collections.by_name(name, me)
+        self._collections.delete(doc["_id"], me)
         return CollectionInfo.from_document(doc)
 
     def add_to_collection(self, name: str, image_ids: Iterable[str]) -> int:
         """Add images (ids or prefixes); returns how many were not in it already."""
-        collection_id = self._collections.by_name(name)["_id"]
+        collection_id = self._collections.by_name(name, self._me())["_id"]
         return self._collections.add_images(collection_id, [self.resolve_id(i) for i in image_ids])
 
     def remove_from_collection(self, name: str, image_ids: Iterable[str]) -> int:
-        collection_id = self._collections.by_name(name)["_id"]
+        collection_id = self._collections.by_name(name, self._me())["_id"]
         return self._collections.remove_images(
             collection_id, [self.resolve_id(i) for i in image_ids]
         )
 
     def collection_names(self, collection_ids: Iterable[str]) -> list[str]:
-        """Names for ids (as ``ImageInfo.collections`` holds them), for display."""
+        """Names for ids (as ``ImageInfo.collections`` holds them), for display: only
+        the user's own collections (others may have put a public image in theirs)."""
         wanted = set(collection_ids)
-        return [doc["name"] for doc in self._collections.all() if str(doc["_id"]) in wanted]
+        return [
+            doc["name"] for doc in self._collections.all(self._me()) if str(doc["_id"]) in wanted
+        ]
 
     # -- exporting ------------------------------------------------------------------------
 

@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from pymongo import MongoClient
 
+from imagerepo_tui import accounts
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository
 from tests.support import Cli, make_cli
@@ -107,6 +109,15 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2id with tiny parameters in this process: the OWASP ones cost ~50 ms per
+    hash. Subprocesses (the CLI run as a program) keep the real ones."""
+    previous = accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    yield
+    accounts.use_hasher(previous)
 
 
 @pytest.fixture

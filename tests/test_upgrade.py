@@ -6,7 +6,21 @@ from pathlib import Path
 
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository
+from imagerepo_tui.store.images import SCHEMA_VERSION
 from tests.sample_images import jpeg_bytes, write
+
+
+def _as_version_2(raw_db) -> None:
+    """What version 2 wrote: no owners, audience or public flag, duplicates unique
+    across the whole library, and indexes without ``audience``."""
+    raw_db["images"].update_many({}, {"$unset": {"owner": "", "audience": "", "public": ""}})
+    raw_db["collections"].update_many({}, {"$unset": {"owner": ""}})
+    raw_db["images"].drop_indexes()
+    raw_db["images"].create_index("sha256", unique=True)
+    raw_db["images"].create_index([("trashed", 1), ("seq", 1)])
+    raw_db["collections"].drop_indexes()
+    raw_db["collections"].create_index("name_key", unique=True)
+    raw_db["counters"].update_one({"_id": "schema_version"}, {"$set": {"value": 2}})
 
 
 def test_images_without_the_trashed_flag_are_upgraded_once(
@@ -28,4 +42,44 @@ def test_images_without_the_trashed_flag_are_upgraded_once(
         assert [image.id for image in repo.iter_images(trash=True)] == [gone.id]
     finally:
         repo.close()
-    assert raw_db["counters"].find_one({"_id": "schema_version"})["value"] == 2
+    assert raw_db["counters"].find_one({"_id": "schema_version"})["value"] == SCHEMA_VERSION
+
+
+def test_a_library_from_before_accounts_goes_to_the_first_account(
+    settings: Settings, tmp_path: Path, raw_db
+) -> None:
+    repo = ImageRepository.open(settings)
+    kept = repo.upload(write(tmp_path / "kept.jpg", jpeg_bytes(seed=1))).image
+    binned = repo.upload(write(tmp_path / "binned.jpg", jpeg_bytes(seed=2))).image
+    assert kept is not None and binned is not None
+    repo.create_collection("Old album")
+    repo.add_to_collection("Old album", [kept.id])
+    repo.delete(binned.id)
+    repo.close()
+    _as_version_2(raw_db)
+
+    repo = ImageRepository.open(settings)
+    try:
+        assert [image.id for image in repo.iter_images()] == [kept.id]
+        assert [image.id for image in repo.iter_images(trash=True)] == [binned.id]
+        index_keys = [info["key"] for info in raw_db["images"].index_information().values()]
+        assert [("sha256", 1)] not in index_keys, "the old library-wide unique index stays"
+        assert [("trashed", 1), ("seq", 1)] not in index_keys
+        assert [("owner", 1), ("sha256", 1)] in index_keys
+        alice = repo.add_user("alice", "correct horse")
+        assert repo.needs_login
+    finally:
+        repo.close()
+
+    repo = ImageRepository.open(settings)
+    try:
+        repo.login("alice", "correct horse")
+        assert [image.id for image in repo.iter_images()] == [kept.id]
+        assert repo.info(kept.id).owner == alice.id
+        assert not repo.info(kept.id).public
+        assert [image.id for image in repo.iter_images(trash=True)] == [binned.id]
+        assert [(c.name, c.count) for c in repo.list_collections()] == [("Old album", 1)]
+        repo.restore(binned.id)
+        assert repo.count() == 2
+    finally:
+        repo.close()

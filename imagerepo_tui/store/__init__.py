@@ -3,12 +3,18 @@
 from imagerepo_tui.store.collections import CollectionExistsError, CollectionStore
 from imagerepo_tui.store.connection import Store, open_store, redact_uri
 from imagerepo_tui.store.images import ImageStore, utc_now
+from imagerepo_tui.store.models import PUBLIC, UNOWNED
+from imagerepo_tui.store.users import UserExistsError, UserStore
 
 __all__ = [
+    "PUBLIC",
+    "UNOWNED",
     "CollectionExistsError",
     "CollectionStore",
     "ImageStore",
     "Store",
+    "UserExistsError",
+    "UserStore",
     "open_store",
     "redact_uri",
     "utc_now",

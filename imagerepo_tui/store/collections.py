@@ -26,18 +26,21 @@ def name_key(name: str) -> str:
 
 
 class CollectionStore:
+    """Collections belong to one user each: every read and write names its owner, so
+    nobody reaches another user's collection by name or id."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
         self.collections = Collection._get_collection()
         self.images = Image._get_collection()
 
-    def all(self) -> list[dict[str, Any]]:
+    def all(self, owner: str) -> list[dict[str, Any]]:
         with database_errors(self.store):
-            return list(self.collections.find({}).sort("name_key", 1))
+            return list(self.collections.find({"owner": owner}).sort("name_key", 1))
 
-    def by_name(self, name: str) -> dict[str, Any]:
+    def by_name(self, name: str, owner: str) -> dict[str, Any]:
         with database_errors(self.store):
-            doc = self.collections.find_one({"name_key": name_key(name)})
+            doc = self.collections.find_one({"owner": owner, "name_key": name_key(name)})
         if doc is None:
             raise NotFoundError(f"no collection named {name!r}")
         return doc
@@ -49,7 +52,7 @@ class CollectionStore:
             raise NotFoundError(f"no collection with id {collection_id}")
         return doc
 
-    def create(self, name: str, description: str = "") -> dict[str, Any]:
+    def create(self, name: str, owner: str, description: str = "") -> dict[str, Any]:
         now = utc_now()
         collection = Collection(
             name=" ".join(name.split()),
@@ -57,6 +60,7 @@ class CollectionStore:
             description=description,
             created_at=now,
             updated_at=now,
+            owner=owner,
         )
         with database_errors(self.store):
             try:
@@ -65,7 +69,9 @@ class CollectionStore:
                 raise CollectionExistsError(f"a collection named {name!r} exists") from None
         return self.by_id(collection.pk)
 
-    def update(self, collection_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any]:
+    def update(
+        self, collection_id: ObjectId, changes: dict[str, Any], owner: str
+    ) -> dict[str, Any]:
         if "name" in changes:
             changes = {
                 **changes,
@@ -75,7 +81,8 @@ class CollectionStore:
         with database_errors(self.store):
             try:
                 result = self.collections.update_one(
-                    {"_id": collection_id}, {"$set": {**changes, "updated_at": utc_now()}}
+                    {"_id": collection_id, "owner": owner},
+                    {"$set": {**changes, "updated_at": utc_now()}},
                 )
             except DuplicateKeyError:
                 raise CollectionExistsError(
@@ -85,13 +92,15 @@ class CollectionStore:
             raise NotFoundError(f"no collection with id {collection_id}")
         return self.by_id(collection_id)
 
-    def delete(self, collection_id: ObjectId) -> None:
+    def delete(self, collection_id: ObjectId, owner: str) -> None:
         """The collection goes; its images stay, minus the membership."""
         with database_errors(self.store):
+            if self.collections.count_documents({"_id": collection_id, "owner": owner}) == 0:
+                raise NotFoundError(f"no collection with id {collection_id}")
             self.images.update_many(
                 {"collections": collection_id}, {"$pull": {"collections": collection_id}}
             )
-            self.collections.delete_one({"_id": collection_id})
+            self.collections.delete_one({"_id": collection_id, "owner": owner})
 
     def add_images(self, collection_id: ObjectId, image_ids: Iterable[ObjectId]) -> int:
         with database_errors(self.store):
@@ -108,6 +117,21 @@ class CollectionStore:
             )
         return result.modified_count
 
-    def image_count(self, collection_id: ObjectId, live: dict[str, Any]) -> int:
+    def owner_count(self, owner: str) -> int:
         with database_errors(self.store):
-            return self.images.count_documents({"collections": collection_id, **live})
+            return self.collections.count_documents({"owner": owner})
+
+    def give_away(self, owner: str, new_owner: str) -> int:
+        """Make ``new_owner`` the owner of ``owner``'s collections; one whose name the
+        new owner already uses stays behind. Returns how many moved."""
+        moved = 0
+        with database_errors(self.store):
+            for doc in list(self.collections.find({"owner": owner}, {"_id": 1})):
+                try:
+                    result = self.collections.update_one(
+                        {"_id": doc["_id"], "owner": owner}, {"$set": {"owner": new_owner}}
+                    )
+                except DuplicateKeyError:
+                    continue
+                moved += result.modified_count
+        return moved

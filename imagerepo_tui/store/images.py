@@ -34,11 +34,19 @@ from imagerepo_tui.errors import (
     NotFoundError,
 )
 from imagerepo_tui.store.connection import Store, describe_failure
-from imagerepo_tui.store.models import Counter, GridfsClaim, Image, ensure_indexes
+from imagerepo_tui.store.models import (
+    UNOWNED,
+    Collection,
+    Counter,
+    GridfsClaim,
+    Image,
+    drop_undeclared_indexes,
+    ensure_indexes,
+)
 
 SEQ_COUNTER = "image_seq"
 SCHEMA_COUNTER = "schema_version"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Listing never needs the thumbnail bytes; leaving them out keeps pages small.
 LIST_PROJECTION = {"thumbnail": 0}
 # A claim whose writer we cannot check (another host) is trusted this long.
@@ -97,6 +105,21 @@ def _server_filter(criteria: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in criteria.items() if key != "trashed"}
 
 
+def _merged(
+    pages: Sequence[list[dict[str, Any]]], field: str, descending: bool, limit: int
+) -> list[dict[str, Any]]:
+    """The first ``limit`` of several pages of disjoint matches, in (field, _id) order
+    (a missing field sorts first ascending, as MongoDB sorts null)."""
+    if len(pages) == 1:
+        return pages[0][:limit]
+
+    def order(doc: dict[str, Any]) -> tuple[Any, ...]:
+        value = doc.get(field)
+        return (value is not None, value, doc["_id"])
+
+    return sorted((doc for page in pages for doc in page), key=order, reverse=descending)[:limit]
+
+
 def _without_trashed(
     docs: list[dict[str, Any]], criteria: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
@@ -114,9 +137,9 @@ class ImageStore:
         self.bucket = GridFSBucket(store.db)
         self._inflight: set[ObjectId] = set()
         with database_errors(store):
+            self._upgrade_documents()
             ensure_indexes()
             self._ensure_counter()
-            self._upgrade_documents()
 
     def _upgrade_documents(self) -> None:
         """Bring documents written by earlier versions up to date, once per database:
@@ -131,6 +154,19 @@ class ImageStore:
             {"trashed": {"$exists": False}, "deleted_at": None}, {"$set": {"trashed": False}}
         )
         self.images.update_many({"trashed": {"$exists": False}}, {"$set": {"trashed": True}})
+        # Version 3: owners. Earlier images belong to nobody until the first account
+        # adopts them, private (the default). Indexes now lead with ``audience`` and
+        # duplicates are unique per owner: the old ones must go, or the unique
+        # ``sha256`` index would refuse another user's copy of the same bytes.
+        self.images.update_many(
+            {"audience": {"$exists": False}},
+            {"$set": {"owner": UNOWNED, "audience": UNOWNED, "public": False}},
+        )
+        Collection._get_collection().update_many(
+            {"owner": {"$exists": False}}, {"$set": {"owner": UNOWNED}}
+        )
+        for document in (Image, Collection):
+            drop_undeclared_indexes(document)
         counters.update_one(
             {"_id": SCHEMA_COUNTER}, {"$set": {"value": SCHEMA_VERSION}}, upsert=True
         )
@@ -223,9 +259,9 @@ class ImageStore:
 
     # -- reads --------------------------------------------------------------------------
 
-    def find_by_sha256(self, sha256: str) -> dict[str, Any] | None:
+    def find_by_sha256(self, sha256: str, owner: str) -> dict[str, Any] | None:
         with database_errors(self.store):
-            return self.images.find_one({"sha256": sha256}, LIST_PROJECTION)
+            return self.images.find_one({"owner": owner, "sha256": sha256}, LIST_PROJECTION)
 
     def get(self, image_id: ObjectId) -> dict[str, Any]:
         with database_errors(self.store):
@@ -234,13 +270,20 @@ class ImageStore:
             raise NotFoundError(f"no image with id {image_id}")
         return doc
 
-    def ids_with_prefix(self, hex_prefix: str, limit: int) -> list[ObjectId]:
-        """Ids starting with ``hex_prefix``: one indexed range scan on ``_id``."""
+    def ids_with_prefix(
+        self, hex_prefix: str, limit: int, audiences: Sequence[str]
+    ) -> list[ObjectId]:
+        """Ids starting with ``hex_prefix`` among images of these audiences: an
+        indexed range scan on ``_id`` per audience."""
         low = ObjectId(hex_prefix.ljust(24, "0"))
         high = ObjectId(hex_prefix.ljust(24, "f"))
+        found: list[ObjectId] = []
         with database_errors(self.store):
-            cursor = self.images.find({"_id": {"$gte": low, "$lte": high}}, {"_id": 1})
-            return [doc["_id"] for doc in cursor.limit(limit)]
+            for audience in audiences:
+                query = {"audience": audience, "_id": {"$gte": low, "$lte": high}}
+                cursor = self.images.find(query, {"_id": 1}).limit(limit)
+                found.extend(doc["_id"] for doc in cursor)
+        return found[:limit]
 
     def read_original(self, image: Mapping[str, Any]) -> bytes:
         with database_errors(self.store):
@@ -266,16 +309,21 @@ class ImageStore:
 
     def page(
         self,
-        criteria: Mapping[str, Any],
+        parts: Sequence[Mapping[str, Any]],
         limit: int,
         *,
         field: str = "seq",
         descending: bool = True,
         after: Any = None,
     ) -> tuple[list[dict[str, Any]], Any]:
-        """Up to ``limit`` images matching ``criteria`` in ``field`` order, continuing
-        from the cursor ``after``; returns them and the cursor for the next page (None
-        after the last). Cursors are opaque tuples, only valid for the same query.
+        """Up to ``limit`` images matching any of ``parts`` in ``field`` order,
+        continuing from the cursor ``after``; returns them and the cursor for the next
+        page (None after the last). Cursors are opaque tuples, only valid for the same
+        query.
+
+        ``parts`` are disjoint filters (what a user sees is their own images plus
+        everyone's public ones: two equalities on ``audience``, where ``$in`` would
+        make the embedded server scan); each is paged on its own and the pages merged.
 
         Three strategies, picked by what the server can answer from an index:
         bounded ``seq`` windows for equality filters in upload order (the embedded
@@ -286,29 +334,35 @@ class ImageStore:
         """
         equalities = all(
             not key.startswith("$") and not isinstance(value, dict)
+            for criteria in parts
             for key, value in criteria.items()
         )
         if field == "seq" and equalities:
-            strategy = "seq"
-            docs = self._seq_page(criteria, limit, descending, after and after[1])
-        elif self.store.simple_planner:
-            strategy = "offset"
-            offset = after[1] if after else 0
-            docs = self._offset_page(criteria, limit, field, descending, offset)
-            if len(docs) == limit:
-                return _without_trashed(docs, criteria), ("offset", offset + len(docs))
-            return _without_trashed(docs, criteria), None
-        else:
-            strategy = "key"
-            docs = self._keyset_page(criteria, limit, field, descending, after and after[1:])
+            newest = self.newest_seq()
+            start = after[1] if after else None
+            pages = [self._seq_page(part, limit, descending, start, newest) for part in parts]
+            docs = _merged(pages, "seq", descending, limit)
+            return docs, ("seq", docs[-1]["seq"]) if len(docs) == limit else None
+        if self.store.simple_planner:
+            offsets = after[1] if after else (0,) * len(parts)
+            pages = [
+                self._offset_page(part, limit, field, descending, offset)
+                for part, offset in zip(parts, offsets, strict=True)
+            ]
+            docs = _merged(pages, field, descending, limit)
+            chosen = {doc["_id"] for doc in docs}
+            offsets = tuple(
+                offset + sum(doc["_id"] in chosen for doc in page)
+                for offset, page in zip(offsets, pages, strict=True)
+            )
+            cursor = ("offset", offsets) if len(docs) == limit else None
+            return _without_trashed(docs, parts[0]), cursor
+        bound = after[1:] if after else None
+        pages = [self._keyset_page(part, limit, field, descending, bound) for part in parts]
+        docs = _merged(pages, field, descending, limit)
         if len(docs) < limit:
             return docs, None
-        last = docs[-1]
-        if strategy == "seq":
-            return docs, ("seq", last["seq"])
-        if strategy == "offset":
-            return docs, ("offset", (after[1] if after else 0) + len(docs))
-        return docs, ("key", last.get(field), last["_id"])
+        return docs, ("key", docs[-1].get(field), docs[-1]["_id"])
 
     def _offset_page(
         self, criteria: Mapping[str, Any], limit: int, field: str, descending: bool, offset: int
@@ -320,13 +374,17 @@ class ImageStore:
             return list(cursor.skip(offset).limit(limit))
 
     def _seq_page(
-        self, criteria: Mapping[str, Any], limit: int, descending: bool, after: int | None
+        self,
+        criteria: Mapping[str, Any],
+        limit: int,
+        descending: bool,
+        after: int | None,
+        newest: int,
     ) -> list[dict[str, Any]]:
         """Pages in upload order ask for growing bounded ``seq`` windows rather than one
         open-ended sorted query: the embedded server reads every document for
         ``sort().limit()`` but answers a bounded range on an indexed field from the
         index. Real MongoDB answers both from the index."""
-        newest = self.newest_seq()
         window = max(limit * 2, 256)
         found: list[dict[str, Any]] = []
         if descending:
@@ -371,15 +429,45 @@ class ImageStore:
             cursor = self.images.find(query, LIST_PROJECTION)
             return list(cursor.sort([(field, direction), ("_id", direction)]).limit(limit))
 
-    def count_matching(self, criteria: Mapping[str, Any]) -> int:
+    def count_matching(self, parts: Sequence[Mapping[str, Any]]) -> int:
         with database_errors(self.store):
-            return self.images.count_documents(dict(criteria))
+            return sum(self.images.count_documents(dict(criteria)) for criteria in parts)
 
-    def ids_matching(self, criteria: Mapping[str, Any]) -> Iterator[ObjectId]:
+    def ids_matching(self, parts: Sequence[Mapping[str, Any]]) -> Iterator[ObjectId]:
         """Every matching id, streamed by the driver in batches, never held whole."""
         with database_errors(self.store):
-            for doc in self.images.find(dict(criteria), {"_id": 1}).batch_size(1000):
-                yield doc["_id"]
+            for criteria in parts:
+                for doc in self.images.find(dict(criteria), {"_id": 1}).batch_size(1000):
+                    yield doc["_id"]
+
+    # -- owners -------------------------------------------------------------------------
+
+    def owns_any(self, owner: str) -> bool:
+        with database_errors(self.store):
+            return self.images.find_one({"owner": owner}, {"_id": 1}) is not None
+
+    def owner_count(self, owner: str) -> int:
+        with database_errors(self.store):
+            return self.images.count_documents({"owner": owner})
+
+    def give_away(self, owner: str, new_owner: str) -> int:
+        """Make ``new_owner`` the owner of all of ``owner``'s images; returns how many.
+
+        Images whose bytes the new owner already has stay behind (duplicates are
+        unique per owner); the caller reports them."""
+        moved = 0
+        with database_errors(self.store):
+            for doc in self.images.find({"owner": owner}, {"audience": 1}).batch_size(500):
+                audience = new_owner if doc.get("audience") == owner else doc.get("audience")
+                try:
+                    result = self.images.update_one(
+                        {"_id": doc["_id"], "owner": owner},
+                        {"$set": {"owner": new_owner, "audience": audience}},
+                    )
+                except DuplicateKeyError:
+                    continue
+                moved += result.modified_count
+        return moved
 
     # -- writes -------------------------------------------------------------------------
 
@@ -413,7 +501,7 @@ class ImageStore:
         ``created`` is False when an image with the same bytes already exists (found
         before writing, or lost a race to another writer): its document is returned.
         """
-        existing = self.find_by_sha256(fields["sha256"])
+        existing = self.find_by_sha256(fields["sha256"], fields["owner"])
         if existing is not None:
             return existing, False
         with database_errors(self.store):
@@ -432,7 +520,7 @@ class ImageStore:
                 image.save(force_insert=True)
             except NotUniqueError:
                 self._discard_quietly(file_id)
-                winner = self.find_by_sha256(fields["sha256"])
+                winner = self.find_by_sha256(fields["sha256"], fields["owner"])
                 if winner is None:
                     raise
                 return winner, False
@@ -445,12 +533,15 @@ class ImageStore:
         return stored, True
 
     def replace_content(
-        self, image_id: ObjectId, data: bytes, fields: dict[str, Any]
+        self, image_id: ObjectId, data: bytes, fields: dict[str, Any], *, owner: str
     ) -> dict[str, Any]:
+        """New bytes for ``owner``'s image ``image_id`` (anyone else's is not found)."""
         current = self.get(image_id)
+        if current.get("owner") != owner:
+            raise NotFoundError(f"no image with id {image_id}")
         if current["sha256"] == fields["sha256"]:
             return current
-        holder = self.find_by_sha256(fields["sha256"])
+        holder = self.find_by_sha256(fields["sha256"], owner)
         if holder is not None:
             raise DuplicateContentError(f"those bytes are already stored as image {holder['_id']}")
         with database_errors(self.store):
@@ -460,7 +551,7 @@ class ImageStore:
             try:
                 updated = self.images.find_one_and_update(
                     # Only if nobody replaced it meanwhile: never lose their new bytes.
-                    {"_id": image_id, "file_id": old_file},
+                    {"_id": image_id, "file_id": old_file, "owner": owner},
                     {"$set": {**fields, "file_id": new_file, "updated_at": utc_now()}},
                     projection=LIST_PROJECTION,
                     return_document=ReturnDocument.AFTER,
@@ -489,14 +580,20 @@ class ImageStore:
         return updated
 
     def update_fields(
-        self, image_id: ObjectId, changes: dict[str, Any], unset: Sequence[str] = ()
+        self,
+        image_id: ObjectId,
+        changes: dict[str, Any],
+        unset: Sequence[str] = (),
+        *,
+        owner: str,
     ) -> dict[str, Any]:
+        """Change ``owner``'s image (anyone else's is not found)."""
         update: dict[str, Any] = {"$set": {**changes, "updated_at": utc_now()}}
         if unset:
             update["$unset"] = dict.fromkeys(unset, "")
         with database_errors(self.store):
             updated = self.images.find_one_and_update(
-                {"_id": image_id},
+                {"_id": image_id, "owner": owner},
                 update,
                 projection=LIST_PROJECTION,
                 return_document=ReturnDocument.AFTER,
@@ -505,13 +602,16 @@ class ImageStore:
             raise NotFoundError(f"no image with id {image_id}")
         return updated
 
-    def delete(self, image_id: ObjectId) -> dict[str, Any]:
+    def delete(self, image_id: ObjectId, *, owner: str) -> dict[str, Any]:
+        """Delete ``owner``'s image for good, bytes too (anyone else's is not found)."""
         doc = self.get(image_id)
+        if doc.get("owner") != owner:
+            raise NotFoundError(f"no image with id {image_id}")
         with database_errors(self.store):
             # Claim first: if we die after the document goes, the bytes are still found.
             self._claim(doc["file_id"])
             try:
-                deleted = self.images.delete_one({"_id": image_id}).deleted_count
+                deleted = self.images.delete_one({"_id": image_id, "owner": owner}).deleted_count
             except BaseException:
                 # Deleted or not, the claim must not outlive this call in our
                 # in-flight set (where no cleanup would touch it): settle it now.

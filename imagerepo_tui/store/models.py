@@ -8,6 +8,8 @@ written first, the document last, so a failure in between leaves nothing visible
 
 from __future__ import annotations
 
+from typing import Any
+
 from mongoengine import (
     BinaryField,
     BooleanField,
@@ -25,6 +27,14 @@ IMAGES = "images"
 COUNTERS = "counters"
 CLAIMS = "gridfs_claims"
 COLLECTIONS = "collections"
+USERS = "users"
+LOGIN_ATTEMPTS = "login_attempts"
+# ``audience`` says who may see an image, as one value an index can match by
+# equality (the embedded server scans for $in and $or): the owner's id for a private
+# or trashed image, PUBLIC for a live public one. "" is the owner (and audience) of
+# images uploaded before the first account existed.
+PUBLIC = "*"
+UNOWNED = ""
 
 
 class Image(Document):
@@ -70,33 +80,42 @@ class Image(Document):
     # In the trash (hidden, restorable) since ``deleted_at``.
     trashed = BooleanField(default=False, required=True)
     deleted_at = DateTimeField(default=None)
+    # The owning user's id (hex), what the owner chose, and who may see it (above).
+    owner = StringField(default=UNOWNED, required=False)
+    public = BooleanField(default=False, required=True)
+    audience = StringField(default=UNOWNED, required=False)
 
     meta = {  # noqa: RUF012 - mongoengine's declaration style
         "collection": IMAGES,
         "auto_create_index": False,
         "indexes": [
             {"fields": ["-seq"], "unique": True},
-            # Exact duplicates are stored once.
-            {"fields": ["sha256"], "unique": True},
+            # Exact duplicates are stored once per owner: a match never tells a
+            # user that someone else holds the same bytes.
+            {"fields": ["owner", "sha256"], "unique": True},
             {"fields": ["file_id"], "unique": True},
+            # Ids and id prefixes are resolved among the images a user may see.
+            {"fields": ["audience", "_id"]},
             # The embedded server uses an index only when the whole filter fits its
             # shape (equalities on a prefix, then at most one range), so every
-            # filter the app sends starts with ``trashed`` and has an index made
-            # for it: browsing pages by a bounded seq range under each equality.
-            {"fields": ["trashed", "seq"]},
-            {"fields": ["trashed", "tag_keys", "seq"]},
-            {"fields": ["trashed", "keywords", "seq"]},
-            {"fields": ["trashed", "collections", "seq"]},
-            {"fields": ["trashed", "format", "seq"]},
-            {"fields": ["trashed", "shape", "seq"]},
-            {"fields": ["trashed", "taken_at"]},
-            {"fields": ["trashed", "created_at"]},
-            {"fields": ["trashed", "deleted_at"]},
-            {"fields": ["trashed", "width"]},
-            {"fields": ["trashed", "height"]},
-            {"fields": ["trashed", "size", "_id"]},
-            {"fields": ["trashed", "filename_key", "_id"]},
-            {"fields": ["trashed", "taken_key", "_id"]},
+            # filter the app sends starts with ``trashed`` and ``audience`` and has
+            # an index made for it: browsing pages by a bounded seq range under
+            # each equality.
+            {"fields": ["trashed", "audience", "seq"]},
+            {"fields": ["trashed", "audience", "tag_keys", "seq"]},
+            {"fields": ["trashed", "audience", "keywords", "seq"]},
+            {"fields": ["trashed", "audience", "collections", "seq"]},
+            {"fields": ["trashed", "audience", "format", "seq"]},
+            {"fields": ["trashed", "audience", "shape", "seq"]},
+            {"fields": ["trashed", "audience", "owner", "seq"]},
+            {"fields": ["trashed", "audience", "taken_at"]},
+            {"fields": ["trashed", "audience", "created_at"]},
+            {"fields": ["trashed", "audience", "deleted_at"]},
+            {"fields": ["trashed", "audience", "width"]},
+            {"fields": ["trashed", "audience", "height"]},
+            {"fields": ["trashed", "audience", "size", "_id"]},
+            {"fields": ["trashed", "audience", "filename_key", "_id"]},
+            {"fields": ["trashed", "audience", "taken_key", "_id"]},
         ],
     }
 
@@ -106,17 +125,45 @@ class Collection(Document):
     several and deleting a collection leaves its images alone."""
 
     name = StringField(required=True, max_length=200)
-    # Case-folded name: unique, and what lookups by name compare.
+    # Case-folded name: unique per owner, and what lookups by name compare.
     name_key = StringField(required=True)
     description = StringField(default="", max_length=5000)
     created_at = DateTimeField(required=True)
     updated_at = DateTimeField(required=True)
+    owner = StringField(default=UNOWNED, required=False)
 
     meta = {  # noqa: RUF012 - mongoengine's declaration style
         "collection": COLLECTIONS,
         "auto_create_index": False,
-        "indexes": [{"fields": ["name_key"], "unique": True}],
+        "indexes": [{"fields": ["owner", "name_key"], "unique": True}],
     }
+
+
+class User(Document):
+    """An app account. Only an Argon2id hash of the password is kept."""
+
+    name = StringField(required=True, max_length=64)
+    name_key = StringField(required=True)
+    password_hash = StringField(required=True)
+    admin = BooleanField(default=False, required=True)
+    created_at = DateTimeField(required=True)
+    updated_at = DateTimeField(required=True)
+
+    meta = {  # noqa: RUF012 - mongoengine's declaration style
+        "collection": USERS,
+        "auto_create_index": False,
+        "indexes": [{"fields": ["name_key"], "unique": True}, {"fields": ["created_at"]}],
+    }
+
+
+class LoginAttempt(Document):
+    """Failed logins in a row for a name (existing or not), to slow guessing."""
+
+    name_key = StringField(primary_key=True)
+    failures = IntField(default=0)
+    last_failed_at = DateTimeField()
+
+    meta = {"collection": LOGIN_ATTEMPTS, "auto_create_index": False}  # noqa: RUF012
 
 
 class Counter(Document):
@@ -141,6 +188,20 @@ class GridfsClaim(Document):
     meta = {"collection": CLAIMS, "auto_create_index": False}  # noqa: RUF012
 
 
+def drop_undeclared_indexes(document: type[Document]) -> None:
+    """Drop indexes an earlier version declared and this one does not: each costs
+    every write, and an old unique one can refuse what is now allowed."""
+
+    def shape(fields: list[tuple[str, Any]]) -> tuple[tuple[str, int], ...]:
+        return tuple((field, int(direction)) for field, direction in fields)
+
+    declared = {shape(spec["fields"]) for spec in document._meta["index_specs"]}
+    collection = document._get_collection()
+    for name, info in collection.index_information().items():
+        if name != "_id_" and shape(info["key"]) not in declared:
+            collection.drop_index(name)
+
+
 def ensure_indexes() -> None:
-    for document in (Image, Collection, Counter, GridfsClaim):
+    for document in (Image, Collection, Counter, GridfsClaim, User, LoginAttempt):
         document.ensure_indexes()
