@@ -37,10 +37,14 @@ def use_hasher(hasher: PasswordHasher) -> PasswordHasher:
     return previous
 
 
+def is_valid_name(name: str) -> bool:
+    return _NAME.fullmatch(name) is not None
+
+
 def check_name(name: str) -> str:
     """A user name as stored: 1-64 letters, digits, ".", "_" or "-", starting with a
     letter or digit (so it is safe in a prompt, a path and a search term)."""
-    if not _NAME.fullmatch(name):
+    if not is_valid_name(name):
         raise ImageRepoError(
             f"{name!r} is not a valid user name (1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit)"

@@ -178,6 +178,11 @@ class ImageRepository:
         """Log in for the rest of this repository's life. Failures say only "wrong
         user name or password"; after a few in a row for a name (existing or not),
         further tries must wait, doubling up to a minute."""
+        if not accounts.is_valid_name(name):
+            # No such account can exist; fail alike (a dummy verification included)
+            # without storing arbitrary text as a failure record.
+            accounts.verify_password(None, password)
+            raise LoginError(accounts.LOGIN_FAILED)
         key = accounts.name_key(name)
         failures, last_failure = self._users.failures(key)
         wait = accounts.wait_before_next_try(failures, last_failure, utc_now())
