@@ -1,9 +1,10 @@
 """ImageRepoApp and its one factory, shared by the CLI, the tests and the screenshots.
 
 The app paints first and connects in a thread worker; the connection state is on
-the status line. Every worker reports errors through ``report_errors`` to one
-handler, ``ImageRepoApp.handle_error``: a lost database is shown and retried, any
-other error becomes a notification — never a traceback.
+the status line. When the library has accounts, the login screen comes first and
+browsing starts once it returns. Every worker reports errors through
+``report_errors`` to one handler, ``ImageRepoApp.handle_error``: a lost database is
+shown and retried, any other error becomes a notification — never a traceback.
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ from textual.reactive import reactive
 from textual.timer import Timer
 
 from imagerepo_tui.config import Settings, redact_uri
-from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
+from imagerepo_tui.errors import (
+    DatabaseUnavailableError,
+    ImageRepoError,
+    PermissionDeniedError,
+)
 from imagerepo_tui.tui.commands import ActionsProvider
 from imagerepo_tui.tui.keymap import load_keymap
 from imagerepo_tui.tui.screens.browse import BrowseScreen
+from imagerepo_tui.tui.screens.login import LoggedIn, LoginScreen
 from imagerepo_tui.tui.widgets.preview import GRAPHICS_CHOICES
 
 if TYPE_CHECKING:
@@ -67,6 +73,8 @@ class ImageRepoApp(App[int]):
     image_count: reactive[int | None] = reactive(None)
     db_description: reactive[str] = reactive("")
     activity: reactive[str] = reactive("")
+    # Who is logged in; "" in personal mode (a library without accounts) and before.
+    user_name: reactive[str] = reactive("")
 
     def __init__(
         self,
@@ -101,8 +109,12 @@ class ImageRepoApp(App[int]):
         self.set_interval(HEALTH_SECONDS, self._health_check)
 
     def _health_check(self) -> None:
-        if self.connection == "connected":
+        # Not while the login screen waits: reopening would swap its repository.
+        if self.connection == "connected" and not self._awaiting_login():
             self._connect()
+
+    def _awaiting_login(self) -> bool:
+        return self.repository is not None and self.repository.needs_login
 
     @property
     def browse(self) -> BrowseScreen:
@@ -120,7 +132,8 @@ class ImageRepoApp(App[int]):
     def _open_repository(self) -> None:
         """Open (or, when already open, ping) the database, off the UI thread."""
         current = self.repository
-        if current is not None:
+        # A repository waiting for a login can count nothing: it is opened again instead.
+        if current is not None and not current.needs_login:
             try:
                 self._call(self._connected, current, current.count())
                 return
@@ -128,7 +141,7 @@ class ImageRepoApp(App[int]):
                 pass  # reopen: an embedded server that died must be started again
         try:
             repository = self._factory(self.settings)
-            count = repository.count()
+            count = None if repository.needs_login else repository.count()
         except Exception as error:
             self._call(self._connect_failed, error)
         else:
@@ -138,19 +151,45 @@ class ImageRepoApp(App[int]):
         with contextlib.suppress(RuntimeError):  # the app is closing
             self.call_from_thread(callback, *args)
 
-    def _connected(self, repository: ImageRepository, count: int) -> None:
+    def _connected(self, repository: ImageRepository, count: int | None) -> None:
         self._connecting = False
         fresh = repository is not self.repository or self.connection != "connected"
         self.repository = repository
         self.db_description = repository.database_description
-        self.image_count = count
         was_down = self.connection == "unreachable"
         self.connection = "connected"
         self._stop_retrying()
         if was_down:
             self.notify("The database is back.", title="Connected")
+        if count is None:  # the library has accounts: nothing is shown before a login
+            self._ask_login(relogin=was_down and bool(self.user_name))
+            return
+        self.image_count = count
         if fresh:
             self.browse.on_repository(repository)
+
+    # -- logging in ---------------------------------------------------------------------
+
+    def _ask_login(self, *, relogin: bool) -> None:
+        """Show the login screen (once); browsing starts when it returns."""
+        screen = next((s for s in self.screen_stack if isinstance(s, LoginScreen)), None)
+        if screen is not None:
+            screen.reconnected()
+            return
+        name = self.user_name or self.settings.user
+        self.user_name = ""
+        self.image_count = None
+        # A reopened database is a new session: the gallery waits for the new login.
+        self.browse.gallery.reload(None)
+        notice = "The database was reconnected: log in again." if relogin else ""
+        self.push_screen(LoginScreen(name, notice), self._logged_in)
+
+    def _logged_in(self, result: LoggedIn | None) -> None:
+        if result is None or self.repository is None:
+            return
+        self.user_name = result.user.name
+        self.image_count = result.count
+        self.browse.on_repository(self.repository)
 
     def _connect_failed(self, error: BaseException) -> None:
         self._connecting = False
@@ -166,6 +205,8 @@ class ImageRepoApp(App[int]):
         """Every worker's failure ends here, on the UI thread."""
         if isinstance(error, DatabaseUnavailableError):
             self._database_lost(str(error))
+        elif isinstance(error, PermissionDeniedError):
+            self.notify(str(error), title="Not allowed", severity="warning", markup=False)
         elif isinstance(error, ImageRepoError):
             self.notify(str(error), title="Error", severity="error", markup=False)
         else:

@@ -1,5 +1,6 @@
-"""The status line: which database, how many images, whether it answers, and what the
-gallery shows (the library or the trash, the active search and its matches, marks)."""
+"""The status line: who is logged in (in a library with accounts), which database, how
+many images, whether it answers, and what the gallery shows (the library or the
+trash, the active search and its matches, marks)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class StatusLine(Static):
         self._redraw()
 
     def on_mount(self) -> None:
-        for name in ("connection", "image_count", "db_description", "activity"):
+        for name in ("connection", "image_count", "db_description", "activity", "user_name"):
             self.watch(self.app, name, self._redraw, init=False)
         self._redraw()
 
@@ -46,6 +47,9 @@ class StatusLine(Static):
             # What is listed comes before the database's name, which may be long.
             text.append_text(self.view)
             text.append("  │  ", style="dim")
+        if app.user_name:  # "alice@mongodb://…": only in a library with accounts
+            text.append(visible(app.user_name), style="bold")
+            text.append("@", style="dim")
         text.append_text(
             Text.assemble((visible(app.db_description), "dim"), "  ", images, "  ", (state, style))
         )
