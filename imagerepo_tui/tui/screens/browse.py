@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from imagerepo_tui.errors import DatabaseUnavailableError
+from imagerepo_tui.errors import DatabaseUnavailableError, PermissionDeniedError
 from imagerepo_tui.files import find_upload_files
 from imagerepo_tui.records import ImageInfo, NewMetadata
 from imagerepo_tui.textsafe import visible
@@ -32,9 +32,10 @@ from imagerepo_tui.tui.screens.upload import (
     UploadRequest,
     UploadScreen,
 )
-from imagerepo_tui.tui.widgets.gallery import Gallery, header_text
+from imagerepo_tui.tui.widgets.gallery import Gallery
 from imagerepo_tui.tui.widgets.metadata import MetadataPane
 from imagerepo_tui.tui.widgets.preview import PreviewPane
+from imagerepo_tui.tui.widgets.rows import header_text
 from imagerepo_tui.tui.widgets.search import SearchBar, SearchInput
 from imagerepo_tui.tui.widgets.status import StatusLine
 
@@ -44,10 +45,16 @@ if TYPE_CHECKING:
 
 
 class GalleryHeader(Static):
-    """Column titles above the gallery, sized like its rows."""
+    """Column titles above the gallery, sized like its rows (with an owner column in a
+    library with accounts)."""
+
+    accounts = False
 
     def on_resize(self) -> None:
-        self.update(header_text(self.size.width))
+        self.redraw()
+
+    def redraw(self) -> None:
+        self.update(header_text(self.size.width, self.accounts))
 
 
 class BrowseScreen(OrganiseActions, Screen[None]):
@@ -74,6 +81,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
         Binding("T", "tag", "Tag / untag", id="browse.tag", show=False),
         Binding("plus", "collect", "Add to collection", id="browse.collect", show=False),
         Binding("minus", "uncollect", "Remove from collection", id="browse.uncollect", show=False),
+        Binding("p", "share", "Public / private", id="browse.share", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="browse.refresh", show=False),
         Binding("tab", "app.focus_next", "Next pane", id="browse.next_pane", show=False),
     ]
@@ -127,7 +135,18 @@ class BrowseScreen(OrganiseActions, Screen[None]):
         return self.query_one(PreviewPane)
 
     def on_repository(self, repository: ImageRepository) -> None:
-        """Connected (or reconnected): read the list again."""
+        """Connected, reconnected or logged in: read the list again, showing owners and
+        public/private markers when the library has accounts."""
+        user = repository.current_user if repository.has_accounts else None
+        viewer = user.id if user is not None else None
+        if viewer != self.gallery.viewer:
+            self.gallery.marks.clear()  # another user's marks mean nothing here
+            self.gallery.viewer = self.metadata.viewer = viewer
+            header = self.query_one(GalleryHeader)
+            header.accounts = viewer is not None
+            header.redraw()
+            self.update_view()
+            self.app.refresh_bindings()
         self.gallery.reload(repository)
 
     # -- what the gallery says ----------------------------------------------------------
@@ -306,6 +325,48 @@ class BrowseScreen(OrganiseActions, Screen[None]):
         with report_errors(self.app):
             updated = self.app.repository.edit(info.id, **changes)  # type: ignore[union-attr,arg-type]
             self.app.call_from_thread(self._changed, updated, "Saved")
+
+    def action_share(self) -> None:
+        """Make the highlighted image public (every user sees it) or private again;
+        with marks, choose which for all of them."""
+        if self.gallery.marks.active:
+            if self._repository() is not None:
+                self.bulk_share()
+            return
+        info = self._selected()
+        if info is not None and self._repository() is not None:
+            self._share(info, not info.public)
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def _share(self, info: ImageInfo, public: bool) -> None:
+        with report_errors(self.app):
+            repository = self.app.repository
+            if repository is None:
+                raise DatabaseUnavailableError("the database is not connected")
+            try:
+                updated = repository.set_public(info.id, public)
+            except PermissionDeniedError:
+                self.app.call_from_thread(self._not_yours, info)
+                return
+            self.app.call_from_thread(self._shared, updated)
+
+    def _shared(self, info: ImageInfo) -> None:
+        self.gallery.update_info(info)
+        name = visible(info.title or info.filename)
+        if info.public:
+            self.notify(f"{name} is public now: every user can see it", markup=False)
+        else:
+            self.notify(f"{name} is private now: only you can see it", markup=False)
+
+    def _not_yours(self, info: ImageInfo) -> None:
+        owner = visible(info.owner_name or "another user")
+        self.notify(
+            f"{visible(info.title or info.filename)} belongs to {owner}: only its owner "
+            "can make it public or private.",
+            title="Not allowed",
+            severity="warning",
+            markup=False,
+        )
 
     def _changed(self, info: ImageInfo, verb: str) -> None:
         self.gallery.update_info(info)

@@ -1,5 +1,6 @@
 """Small forms that return a value: one line of text, tags to add and remove, a folder
-to export to. Pressing the form's button is the confirmation of its bulk action."""
+to export to, public or private. Pressing the form's button is the confirmation of its
+bulk action."""
 
 from __future__ import annotations
 
@@ -147,6 +148,54 @@ class FolderScreen(ModalScreen[ExportChoice | None]):
             self.query_one("#folder-message", Static).update(Text(message, style="bold red"))
             return
         self.dismiss(ExportChoice(folder, self.query_one("#force", Checkbox).value))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class VisibilityScreen(ModalScreen[bool | None]):
+    """Public or private, for the marked images: True, False, or None to cancel."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("p", "choose(True)", "Public", id="visibility.public"),
+        Binding("v", "choose(False)", "Private", id="visibility.private"),
+        Binding("escape", "cancel", "Cancel", id="visibility.cancel"),
+    ]
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(f"Make {self.what}:", style="bold"), markup=False)
+            yield Static(
+                Text(
+                    "Public images are seen by every user of the library; private ones "
+                    "only by their owner. Only your own images change."
+                ),
+                classes="question",
+                markup=False,
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Public (p)", variant="primary", id="public")
+                yield Button("Private (v)", variant="primary", id="private")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#public", Button).focus()
+
+    @on(Button.Pressed, "#public")
+    def _public(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#private")
+    def _private(self) -> None:
+        self.dismiss(False)
+
+    def action_choose(self, public: bool) -> None:
+        self.dismiss(public)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -23,7 +23,13 @@ from imagerepo_tui.tui.screens.collections import (
     CollectionsScreen,
     collection_query,
 )
-from imagerepo_tui.tui.screens.forms import ExportChoice, FolderScreen, TagChange, TagsScreen
+from imagerepo_tui.tui.screens.forms import (
+    ExportChoice,
+    FolderScreen,
+    TagChange,
+    TagsScreen,
+    VisibilityScreen,
+)
 from imagerepo_tui.tui.screens.modals import ConfirmScreen
 from imagerepo_tui.tui.selection import Selection
 
@@ -37,8 +43,10 @@ if TYPE_CHECKING:
 # Actions that only make sense in one of the two views (their keys do other things).
 TRASH_ONLY = frozenset({"restore", "empty_trash"})
 LIBRARY_ONLY = frozenset(
-    {"upload", "replace", "edit", "delete", "tag", "collect", "uncollect", "collections"}
+    {"upload", "replace", "edit", "delete", "tag", "collect", "uncollect", "collections", "share"}
 )
+# Actions that only mean something in a library with accounts.
+ACCOUNTS_ONLY = frozenset({"share"})
 
 
 def _plural(count: int, word: str = "image", words: str | None = None) -> str:
@@ -65,6 +73,8 @@ class OrganiseActions:
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         trash = self.gallery.trash
+        if action in ACCOUNTS_ONLY and self.gallery.viewer is None:
+            return False
         if action in TRASH_ONLY:
             return trash
         if action in LIBRARY_ONLY:
@@ -336,6 +346,25 @@ class OrganiseActions:
             self.run_bulk(job, clear_marks=False)
 
         self.app.push_screen(TagsScreen(what), chosen)
+
+    def bulk_share(self) -> None:
+        """Make the marked images public or private (only the user's own can change)."""
+        marks = self.gallery.marks
+        selection, what = marks.snapshot(), f"{_plural(marks.count)} (marked)"
+
+        def chosen(public: bool | None) -> None:
+            if public is None:
+                return
+            word = "public" if public else "private"
+            job = BulkJob(
+                f"Making {word}",
+                f"made {word}",
+                selection,
+                lambda repo, image_id: repo.set_public(image_id, public),
+            )
+            self.run_bulk(job, clear_marks=False)
+
+        self.app.push_screen(VisibilityScreen(what), chosen)
 
     def bulk_export(self) -> None:
         marks = self.gallery.marks

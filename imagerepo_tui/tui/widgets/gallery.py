@@ -23,11 +23,9 @@ from textual.strip import Strip
 from textual.worker import get_current_worker
 
 from imagerepo_tui.records import ImageInfo, Page
-from imagerepo_tui.textsafe import visible
-from imagerepo_tui.tui.paths import human_size
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.selection import Marks
-from imagerepo_tui.tui.widgets.rows import Rows
+from imagerepo_tui.tui.widgets.rows import Rows, format_row
 
 if TYPE_CHECKING:
     from imagerepo_tui.repository import ImageRepository
@@ -95,6 +93,8 @@ class Gallery(ScrollView, can_focus=True):
         self.marks = Marks()
         # Uploads met a filtered list: it is read again when they are done.
         self.stale = False
+        # The logged-in user's id in a library with accounts (rows show owners).
+        self.viewer: str | None = None
 
     # -- data -------------------------------------------------------------------------
 
@@ -283,7 +283,7 @@ class Gallery(ScrollView, can_focus=True):
         else:
             # Dim columns on the cursor's background would be unreadable: plain there.
             dim = Style(color=self.get_component_rich_style("gallery--dim").color)
-            text = format_row(info, width, Style() if row == self.cursor else dim)
+            text = format_row(info, width, Style() if row == self.cursor else dim, self.viewer)
             if self.marks.active and self.marks.is_marked(info.id):
                 text = Text.assemble(
                     ("✓", self.get_component_rich_style("gallery--mark")), text[1:]
@@ -309,43 +309,3 @@ class Gallery(ScrollView, can_focus=True):
         text = Text(message, style=self.get_component_rich_style("gallery--loading"))
         text.truncate(width, pad=True)
         return Strip(list(text.render(self.app.console, end="")), width)
-
-
-def _columns(width: int) -> tuple[int, int]:
-    """Widths of the name and tags columns; the fixed ones take 39 cells."""
-    flexible = max(10, width - 39)
-    tags = min(24, flexible // 3)
-    return flexible - tags, tags
-
-
-def format_row(info: ImageInfo, width: int, dim: Style) -> Text:
-    """One gallery row; untrusted strings made visible and never parsed as markup."""
-    name_width, tags_width = _columns(width)
-    name = Text(visible(info.title or info.filename), no_wrap=True)
-    name.truncate(name_width - 1, overflow="ellipsis", pad=True)
-    dims = f"{info.width}×{info.height}"
-    date = info.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
-    tags = Text(visible(", ".join(info.tags)), style=dim, no_wrap=True)
-    tags.truncate(tags_width, overflow="ellipsis")
-    return Text.assemble(
-        " ",
-        name,
-        (f"{dims:>11} ", ""),
-        (f"{human_size(info.size):>9} ", ""),
-        (f"{date} ", dim),
-        tags,
-        no_wrap=True,
-    )
-
-
-def header_text(width: int) -> Text:
-    name_width, _ = _columns(width)
-    return Text.assemble(
-        " ",
-        "Name".ljust(name_width - 1),
-        f"{'Pixels':>11} ",
-        f"{'Size':>9} ",
-        f"{'Uploaded':<16} ",
-        "Tags",
-        no_wrap=True,
-    )

@@ -22,13 +22,26 @@ def _value(value: Any) -> Text:
     return Text(visible(str(value)))
 
 
-def metadata_rows(info: ImageInfo) -> list[tuple[str, Text]]:
+def _sharing(info: ImageInfo, viewer: str) -> list[tuple[str, Text]]:
+    """Owner and visibility, in a library with accounts."""
+    owner = "you" if info.owner == viewer else visible(info.owner_name or "unknown user")
+    if info.public:
+        visibility = Text.assemble(("public", "bold green"), ": every user can see it")
+    else:
+        visibility = Text.assemble(("private", "bold"), ": only its owner can see it")
+    return [("Owner", Text(owner)), ("Visibility", visibility)]
+
+
+def metadata_rows(info: ImageInfo, viewer: str | None = None) -> list[tuple[str, Text]]:
+    """The pane's rows; ``viewer`` (the logged-in user's id, None in personal mode)
+    adds who owns the image and who can see it."""
     frames = f", {info.frames} frames" if info.frames > 1 else ""
     rows: list[tuple[str, Text]] = [
         ("File", _value(info.filename)),
         ("Title", _value(info.title or "—")),
         ("Description", _value(info.description or "—")),
         ("Tags", _value(", ".join(info.tags) or "—")),
+        *(_sharing(info, viewer) if viewer is not None else ()),
         ("Format", _value(f"{info.format} ({info.mime}){frames}")),
         ("Size", _value(f"{human_size(info.size)} ({info.size:,} bytes)")),
         ("Dimensions", _value(f"{info.width} × {info.height}")),
@@ -52,13 +65,15 @@ class MetadataPane(Static, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
         self.info: ImageInfo | None = None
+        # The logged-in user's id in a library with accounts; None in personal mode.
+        self.viewer: str | None = None
 
     def show(self, info: ImageInfo | None) -> None:
         self.info = info
         if info is None:
             self.update(Text("No image selected.", style="dim"))
             return
-        rows = metadata_rows(info)
+        rows = metadata_rows(info, self.viewer)
         width = max(len(label) for label, _ in rows) + 1
         text = Text()
         for label, value in rows:

@@ -1,4 +1,5 @@
-"""What the gallery knows of the list: two keyset-paged chains and a total.
+"""What the gallery knows of the list (two keyset-paged chains and a total) and how
+one row of it is drawn.
 
 ``head`` runs from the newest image down, ``tail`` from the oldest up, so the End
 key does not have to walk every page. When the chains meet, the list is complete
@@ -9,7 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rich.style import Style
+from rich.text import Text
+
 from imagerepo_tui.records import ImageInfo, Page
+from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.paths import human_size
 
 
 @dataclass
@@ -92,3 +98,69 @@ def _until(items: list[ImageInfo], other: list[ImageInfo]) -> list[ImageInfo]:
             break
         fresh.append(info)
     return fresh
+
+
+# -- drawing one row ------------------------------------------------------------------
+
+# Marker of an image every user of the library can see (private ones get PRIVATE).
+PUBLIC_MARK = "●"
+PRIVATE_MARK = "○"
+PUBLIC_STYLE = Style(color="green", bold=True)
+
+
+def _columns(width: int, accounts: bool = False) -> tuple[int, int, int]:
+    """Widths of the name, owner and tags columns. The fixed ones take 39 cells, 41
+    with accounts (the public/private marker); without accounts there is no owner."""
+    flexible = max(10, width - (41 if accounts else 39))
+    tags = min(24, flexible // 3)
+    owner = min(12, (flexible - tags) // 3) if accounts else 0
+    return flexible - tags - owner, owner, tags
+
+
+def format_row(info: ImageInfo, width: int, dim: Style, viewer: str | None = None) -> Text:
+    """One gallery row; untrusted strings made visible and never parsed as markup.
+
+    ``viewer`` is the logged-in user's id in a library with accounts (None in
+    personal mode): rows then start with a public/private marker and name the owner
+    of someone else's image."""
+    accounts = viewer is not None
+    name_width, owner_width, tags_width = _columns(width, accounts)
+    name = Text(visible(info.title or info.filename), no_wrap=True)
+    name.truncate(name_width - 1, overflow="ellipsis", pad=True)
+    dims = f"{info.width}×{info.height}"
+    date = info.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    tags = Text(visible(", ".join(info.tags)), style=dim, no_wrap=True)
+    tags.truncate(tags_width, overflow="ellipsis")
+    parts: list[Text | str | tuple[str, Style | str]] = [" "]
+    if accounts:
+        parts.append((PUBLIC_MARK, PUBLIC_STYLE) if info.public else (PRIVATE_MARK, dim))
+        parts.append(" ")
+    parts.append(name)
+    if accounts:
+        theirs = info.owner != viewer
+        owner = Text(visible(info.owner_name or "?") if theirs else "", no_wrap=True)
+        owner.truncate(owner_width - 1, overflow="ellipsis", pad=True)
+        parts.extend((owner, " "))
+    parts.extend(
+        (
+            (f"{dims:>11} ", ""),
+            (f"{human_size(info.size):>9} ", ""),
+            (f"{date} ", dim),
+            tags,
+        )
+    )
+    return Text.assemble(*parts, no_wrap=True)
+
+
+def header_text(width: int, accounts: bool = False) -> Text:
+    name_width, owner_width, _ = _columns(width, accounts)
+    return Text.assemble(
+        "   " if accounts else " ",
+        "Name".ljust(name_width - 1),
+        "Owner".ljust(owner_width) if accounts else "",
+        f"{'Pixels':>11} ",
+        f"{'Size':>9} ",
+        f"{'Uploaded':<16} ",
+        "Tags",
+        no_wrap=True,
+    )
