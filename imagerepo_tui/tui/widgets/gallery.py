@@ -8,6 +8,7 @@ the chains meet the list is complete and the count exact.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segment
@@ -32,8 +33,11 @@ if TYPE_CHECKING:
 
 # Each page costs the embedded server one bounded index range (more with filters).
 PAGE_ROWS = 200
-# Rows beyond the visible ones worth fetching ahead, so scrolling rarely waits.
-LOOKAHEAD = 40
+# Rows fetched ahead of the screen, both ways: a page, so a held PgDn (a screenful a
+# key) has several keys' time to get the next page before it shows an unloaded row.
+# With 40 rows (barely one PgDn ahead) any slow answer from the server showed as
+# "loading…" rows.
+LOOKAHEAD = PAGE_ROWS
 
 
 class Gallery(ScrollView, can_focus=True):
@@ -176,13 +180,18 @@ class Gallery(ScrollView, can_focus=True):
             self.cursor = row
 
     def _request_rows(self) -> None:
-        """Fetch the page the visible rows (or the cursor) need next, one at a time."""
+        """Fetch the page the cursor, the screen or the rows ahead need next, one at a
+        time."""
         if self._loading or self.repository is None or self.rows.complete:
             self._announce()
             return
         top = int(self.scroll_y)
         bottom = min(self.rows.total, top + self.size.height + LOOKAHEAD)
-        wanted = [self.cursor, *range(top, bottom)]
+        # The cursor, the screen and the rows below it, then those above (End starts
+        # the tail chain; whichever chain is nearer a missing row fetches it).
+        wanted = chain(
+            (self.cursor,), range(top, bottom), range(top - 1, max(-1, top - 1 - LOOKAHEAD), -1)
+        )
         missing = next((row for row in wanted if self.rows.get(row) is None), None)
         self._announce()
         if missing is None or missing >= self.rows.total:

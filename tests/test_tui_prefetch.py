@@ -1,0 +1,74 @@
+"""The gallery fetches a page ahead of the screen, both ways, so paging never lands
+on rows still loading once the app has had a moment (PgDn used to be one screen
+from the end of what was loaded)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.pilot import Pilot
+
+from benchmarks.library import fill
+from imagerepo_tui.config import Settings
+from imagerepo_tui.repository import ImageRepository
+from imagerepo_tui.tui.app import ImageRepoApp
+from imagerepo_tui.tui.widgets.gallery import PAGE_ROWS, Gallery
+from tests.tui_support import ready, run_app_test, settle
+
+# More than two pages past the first screen, so Home and End each leave rows to fetch.
+COUNT = 3 * PAGE_ROWS + 100
+
+
+def _unloaded_near_screen(gallery: Gallery) -> list[int]:
+    """Rows not loaded within three screenfuls (three PgDn or PgUp) of the screen."""
+    top = int(gallery.scroll_y)
+    height = gallery.size.height
+    ahead = 3 * height
+    near = range(max(0, top - ahead), min(gallery.rows.total, top + height + ahead))
+    return [row for row in near if gallery.rows.get(row) is None]
+
+
+def test_a_page_ahead_is_fetched_before_the_cursor_gets_there(settings: Settings):
+    assert settings.db_uri is not None
+    fill(settings.db_uri, COUNT)  # written in bulk, before the repository is opened
+    repo = ImageRepository.open(settings)
+
+    async def body(pilot: Pilot[Any], app: ImageRepoApp) -> None:
+        gallery = await ready(pilot, COUNT)
+        # At rest on the first screen, the rows below it are fetched already.
+        assert _unloaded_near_screen(gallery) == []
+        assert not gallery.rows.complete  # and not every page: only what is near
+        for _ in range(12):  # down past the first two pages
+            await pilot.press("pagedown")
+            assert gallery.rows.get(gallery.cursor) is not None  # no wait for a page
+            await settle(pilot)
+            assert _unloaded_near_screen(gallery) == []
+        assert gallery.cursor > 2 * PAGE_ROWS
+
+    try:
+        run_app_test(settings, body, repo)
+    finally:
+        repo.close()
+
+
+def test_paging_up_from_the_end_fetches_above_the_screen(settings: Settings):
+    assert settings.db_uri is not None
+    fill(settings.db_uri, COUNT)
+    repo = ImageRepository.open(settings)
+
+    async def body(pilot: Pilot[Any], app: ImageRepoApp) -> None:
+        gallery = await ready(pilot, COUNT)
+        await pilot.press("end")
+        await settle(pilot)
+        assert gallery.cursor == COUNT - 1
+        assert _unloaded_near_screen(gallery) == []  # the tail chain reads ahead upwards
+        for _ in range(5):
+            await pilot.press("pageup")
+            assert gallery.rows.get(gallery.cursor) is not None
+            await settle(pilot)
+            assert _unloaded_near_screen(gallery) == []
+
+    try:
+        run_app_test(settings, body, repo)
+    finally:
+        repo.close()
