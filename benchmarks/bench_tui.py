@@ -4,7 +4,8 @@
   120×40) to its first painted frame, as a ratio to a minimal Textual app spawned
   the same way; and to the first page of a 10,000-image library painted;
 - key-to-repaint latency while scrolling that library (j and PgDn): from the key
-  press to the first frame showing the moved cursor on a loaded row;
+  press to the first frame showing the moved cursor on a loaded row, and how many
+  keys first showed the cursor on a row still loading (the page came late);
 - one gallery page (200 rows) through the repository vs the best hand-written
   pymongo query for the same rows, newest page and a deep one;
 - preview latency of 12-megapixel JPEGs, first view and from the cache;
@@ -139,7 +140,7 @@ def _child_browse(data_dir: str, out: Path, presses: dict[str, int]) -> None:
             gallery = app.screen.query_one(Gallery)
             await _wait(lambda: gallery.loaded_once and gallery.rows.get(0) is not None)
             for key, count in presses.items():
-                latencies = []
+                latencies, blank = [], 0
                 for _ in range(count):
                     before, seen = gallery.cursor, len(frames)
                     started = time.perf_counter()
@@ -152,8 +153,12 @@ def _child_browse(data_dir: str, out: Path, presses: dict[str, int]) -> None:
                     frame = shown()
                     assert frame is not None
                     latencies.append(frame[0] - started)
+                    # Painted the moved cursor on a row still loading: the page came late.
+                    earlier = (f for f in frames[seen:] if f[0] < frame[0])
+                    blank += any(f[1] != before and not f[2] for f in earlier)
                     await asyncio.sleep(0.03)  # about a held key's repeat rate
                 results[key] = latencies
+                results[f"{key}_blank"] = blank
             results["rows_scrolled"] = gallery.cursor
         results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return results
@@ -358,7 +363,8 @@ def main() -> None:
                 f"key→repaint {key} (n={len(values)})",
                 f"{statistics.median(values) * 1e3:.1f} ms median",
                 "",
-                f"p95 {_p95(values) * 1e3:.1f} ms",
+                f"p95 {_p95(values) * 1e3:.1f} ms; {browse.get(f'{key}_blank', 0)} showed "
+                "a row still loading",
             )
         )
     for label, app_s, raw_s in pages:
