@@ -92,8 +92,13 @@ def cmd_purge(repo: ImageRepository, args: argparse.Namespace, out: Output) -> N
     ids, count = targets(repo, args)
     if nothing_matches(args, count, out):
         return
-    question = f"Delete for good {describe_targets(repo, args, count)} from the trash?"
-    if not require_confirmation(args, lambda: question):
+
+    # Asked lazily, as delete does: with --yes an unknown id is that item's failure
+    # (exit 1), not a usage error before anything is done.
+    def question() -> str:
+        return f"Delete for good {describe_targets(repo, args, count)} from the trash?"
+
+    if not require_confirmation(args, question):
         out.note("nothing deleted")
         return
 
