@@ -39,6 +39,7 @@ def _commands() -> dict[str, Command]:
         cmd_upload,
     )
     from imagerepo_tui.cli.organise import cmd_collections, cmd_purge, cmd_restore, cmd_trash
+    from imagerepo_tui.cli.users import cmd_user, cmd_whoami
 
     return {
         "upload": cmd_upload,
@@ -52,6 +53,8 @@ def _commands() -> dict[str, Command]:
         "restore": cmd_restore,
         "purge": cmd_purge,
         "collections": cmd_collections,
+        "user": cmd_user,
+        "whoami": cmd_whoami,
     }
 
 
@@ -60,22 +63,29 @@ __all__ = ["build_parser", "main"]
 
 def _settings(args: argparse.Namespace) -> Settings:
     try:
-        return Settings.from_env(db_uri=args.db, data_dir=args.data_dir)
+        return Settings.from_env(db_uri=args.db, data_dir=args.data_dir, user=args.user)
     except ValueError as error:
         raise UsageError(str(error)) from None
 
 
 def run_command(args: argparse.Namespace) -> int:
     out = Output(as_json=getattr(args, "json", False))
+    from imagerepo_tui.cli.users import Passwords, log_in
+    from imagerepo_tui.errors import LoginRequiredError
     from imagerepo_tui.repository import ImageRepository
 
+    # Read before the repository opens: the embedded server it may start must not
+    # inherit a password in its environment.
+    args.passwords = Passwords()
     try:
-        repo = ImageRepository.open(_settings(args))
+        settings = _settings(args)
+        repo = ImageRepository.open(settings)
         try:
+            log_in(repo, settings, args, args.passwords)
             _commands()[args.command](repo, args, out)
         finally:
             repo.close()
-    except UsageError as error:
+    except (UsageError, LoginRequiredError) as error:
         out.error(str(error))
         return EXIT_USAGE
     except ImageRepoError as error:

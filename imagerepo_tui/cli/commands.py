@@ -148,6 +148,7 @@ def cmd_upload(repo: ImageRepository, args: argparse.Namespace, out: Output) -> 
         tags=args.tag or (),
         meta=metadata_pairs(args.meta),
         collection=args.collection,
+        public=args.public,
     )
     entries = list(find_upload_files(args.paths, args.recursive))
     results: list[dict[str, Any]] = []
@@ -201,7 +202,7 @@ def cmd_ls(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None
         out.json_stream(image.to_json() for image in images)
         return
     for image in images:
-        out.line(listing_line(image))
+        out.line(listing_line(image, accounts=repo.has_accounts))
 
 
 def cmd_info(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None:
@@ -258,6 +259,8 @@ def cmd_edit(repo: ImageRepository, args: argparse.Namespace, out: Output) -> No
             meta=meta,
             unset_meta=unset_meta,
         )
+        if args.public is not None:
+            image = repo.set_public(image_id, args.public)
         edited.append(image.to_json())
         if not out.as_json and count == 1:
             out.out.print(info_table(image, repo.collection_names(image.collections)))

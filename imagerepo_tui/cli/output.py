@@ -134,18 +134,38 @@ def path_text(path: Path | str) -> str:
     return visible(str(path))
 
 
-def listing_line(image: ImageInfo) -> Text:
+OWNER_WIDTH = 12
+
+
+def listing_line(image: ImageInfo, *, accounts: bool = False) -> Text:
+    """One image per line. In a library with accounts, its owner and whether it is
+    public or private come after the date; before accounts, only a public image is
+    marked (an image is private unless said otherwise)."""
     line = Text(no_wrap=True)
     line.append(image.id, style="cyan")
     line.append(f"  {image.width:>5}x{image.height:<5}", style="green")
     line.append(f" {human_size(image.size):>8}")
     line.append(f"  {image.created_at:%Y-%m-%d %H:%M}", style="dim")
+    if accounts:
+        owner = visible(image.owner_name) or "?"
+        line.append(f"  {owner:<{OWNER_WIDTH}}", style="blue")
+        line.append(f"  {visibility_marker(image.public):<7}", style=_marker_style(image.public))
+    elif image.public:
+        line.append(f"  {visibility_marker(True)}", style=_marker_style(True))
     line.append(f"  {visible(image.filename)}", style="bold")
     if image.title:
         line.append(f"  {visible(image.title)}")
     if image.tags:
         line.append("  " + " ".join(f"#{visible(tag)}" for tag in image.tags), style="magenta")
     return line
+
+
+def visibility_marker(public: bool) -> str:
+    return "public" if public else "private"
+
+
+def _marker_style(public: bool) -> str:
+    return "yellow" if public else "dim"
 
 
 def info_table(image: ImageInfo, collection_names: Iterable[str] = ()) -> Table:
@@ -166,6 +186,13 @@ def info_table(image: ImageInfo, collection_names: Iterable[str] = ()) -> Table:
         ),
         ("size", f"{human_size(image.size)} ({image.size} bytes)"),
         ("sha256", image.sha256),
+        *([("owner", visible(image.owner_name))] if image.owner_name else []),
+        (
+            "visibility",
+            "public (every user of the library can see it)"
+            if image.public
+            else "private (only its owner can see it)",
+        ),
         ("created", image.created_at.isoformat(timespec="seconds")),
         ("updated", image.updated_at.isoformat(timespec="seconds")),
     ]
@@ -191,6 +218,7 @@ def collection_line(collection: CollectionInfo) -> Text:
 
 
 def trash_line(image: ImageInfo) -> Text:
+    # Only one's own images are in one's trash: no owner column.
     line = listing_line(image)
     if image.deleted_at:
         line.append(f"  deleted {image.deleted_at:%Y-%m-%d %H:%M}", style="red")

@@ -28,6 +28,13 @@ def _global_options(parser: argparse.ArgumentParser, *, top_level: bool) -> None
         default=default,
         help="where the embedded database keeps its files (env IMAGEREPO_DATA_DIR)",
     )
+    parser.add_argument(
+        "--user",
+        metavar="NAME",
+        default=default,
+        help="log in as NAME in a library with accounts (env IMAGEREPO_USER); the "
+        "password comes from IMAGEREPO_PASSWORD, or is asked for on a terminal",
+    )
 
 
 def _json_option(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
@@ -66,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal image library kept in MongoDB. Without a command, opens "
         "the interactive app; with one, runs it as a script-friendly CLI.",
         epilog="IDs are 24 hex characters; a unique prefix of 6 or more also works. "
-        "Exit status: 0 ok, 1 some item failed, 2 usage error.",
+        "Exit status: 0 ok, 1 some item failed, 2 usage error. In a library with "
+        "accounts, every command needs --user NAME (or IMAGEREPO_USER) and the password "
+        "in IMAGEREPO_PASSWORD or typed when asked.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _global_options(parser, top_level=True)
@@ -93,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--collection",
         metavar="NAME",
         help="put the images in this collection (created if it does not exist)",
+    )
+    upload.add_argument(
+        "--public",
+        action="store_true",
+        help="let every user of the library see the images (default: only you)",
     )
     _meta(upload)
     _json_option(upload)
@@ -133,6 +147,21 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--untag", action="append", metavar="TAG", help="remove a tag (repeatable)")
     _meta(edit)
     edit.add_argument("--unmeta", action="append", metavar="KEY", help="remove a custom field")
+    visibility = edit.add_mutually_exclusive_group()
+    visibility.add_argument(
+        "--public",
+        dest="public",
+        action="store_const",
+        const=True,
+        help="let every user of the library see the images",
+    )
+    visibility.add_argument(
+        "--private",
+        dest="public",
+        action="store_const",
+        const=False,
+        help="only you can see the images again",
+    )
     _json_option(edit)
 
     delete = command("delete", "move images to the trash (restore brings them back)")
@@ -168,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
             "collections", "albums: list, create, rename, describe, delete, add and remove images"
         )
     )
+    _user_parser(command("user", "accounts: add, list and remove users, change passwords"))
+    whoami = command("whoami", "show who is logged in")
+    _json_option(whoami)
     return parser
 
 
@@ -201,3 +233,55 @@ def _collections_parser(parser: argparse.ArgumentParser) -> None:
         sub = action(name, help_text)
         sub.add_argument("name", metavar="NAME")
         _targets(sub)
+
+
+NEW_PASSWORD_HELP = (
+    "The new password is asked for twice on a terminal; otherwise it is read from "
+    "IMAGEREPO_NEW_PASSWORD (for the very first account, which needs no login, "
+    "IMAGEREPO_PASSWORD works too). At least 8 characters."
+)
+
+
+def _user_parser(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Accounts. Before the first account, the library is one person's. The first "
+        "account (no login needed) is an admin and becomes the owner of every image "
+        "and collection already there; after that, every command needs --user NAME "
+        "and that user's password, and each user sees their own images and the "
+        "public ones. Only admins add and remove users."
+    )
+    _json_option(parser)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+
+    def action(name: str, help_text: str, details: str = "") -> argparse.ArgumentParser:
+        sub = actions.add_parser(
+            name, help=help_text, description=f"{help_text}. {details}".strip()
+        )
+        _global_options(sub, top_level=False)
+        _json_option(sub, nested=True)
+        return sub
+
+    action("ls", "list the users (the default)")
+    add = action(
+        "add",
+        "add a user (admins only, except for the very first account)",
+        NEW_PASSWORD_HELP,
+    )
+    add.add_argument("name", metavar="NAME", help="1-64 letters, digits, '.', '_' or '-'")
+    add.add_argument("--admin", action="store_true", help="may add and remove users")
+    passwd = action(
+        "passwd",
+        "change a password: yours, or anyone's for an admin",
+        NEW_PASSWORD_HELP,
+    )
+    passwd.add_argument("name", nargs="?", metavar="NAME", help="whose password (default: yours)")
+    rm = action(
+        "rm",
+        "remove a user (admins only)",
+        "A user who still owns images or collections is kept unless --give-to "
+        "hands them to another user.",
+    )
+    rm.add_argument("name", metavar="NAME")
+    rm.add_argument(
+        "--give-to", metavar="OTHER", help="give the user's images and collections to OTHER"
+    )
