@@ -479,7 +479,7 @@ class ImageRepository:
         }
         doc, created = self._images.add(prepared.data, fields)
         if not created:
-            doc = self._join_duplicate(doc, fields["collections"])
+            doc = self._join_duplicate(doc, fields["collections"], metadata.public)
         return UploadResult(
             prepared.entry.path,
             "created" if created else "duplicate",
@@ -499,14 +499,17 @@ class ImageRepository:
             except CollectionExistsError:  # another upload worker just made it
                 return self._collections.by_name(metadata.collection, me)["_id"]
 
-    def _join_duplicate(self, doc: dict[str, Any], collections: list[Any]) -> dict[str, Any]:
+    def _join_duplicate(
+        self, doc: dict[str, Any], collections: list[Any], public: bool
+    ) -> dict[str, Any]:
         """Uploading bytes that are already stored means "I want this image here": a
-        trashed copy comes back, and it joins the upload's collection. (Only the
-        uploader's own images are duplicates: nobody learns what others hold.)"""
-        if doc.get("trashed"):
-            doc = self._images.update_fields(
-                doc["_id"], self._restored(doc), owner=doc.get("owner", UNOWNED)
-            )
+        trashed copy comes back, it joins the upload's collection, and an upload that
+        shares it makes it public (one without ``--public`` keeps what was chosen).
+        Only the uploader's own images are duplicates: nobody learns what others hold."""
+        now_public = bool(public or doc.get("public"))
+        if doc.get("trashed") or now_public != bool(doc.get("public")):
+            changes = {**self._restored({**doc, "public": now_public}), "public": now_public}
+            doc = self._images.update_fields(doc["_id"], changes, owner=doc["owner"])
         for collection_id in collections:
             self._collections.add_images(collection_id, [doc["_id"]])
         return self._images.get(doc["_id"]) if collections else doc

@@ -658,11 +658,6 @@ def test_end_to_end_from_the_environment(db_uri: str, tmp_path: Path) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (1, "", LOGIN_FAILED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: uploading bytes one already has, with public=True, keeps the stored "
-    "image private (_join_duplicate joins the collection but ignores public)",
-)
 def test_upload_public_of_an_image_one_already_has_shares_it(
     users: Accounts, library: dict[str, str], tmp_path: Path
 ) -> None:

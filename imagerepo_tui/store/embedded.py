@@ -97,6 +97,12 @@ def _log_tail(data_dir: Path, lines: int = 5) -> str:
     return " | ".join(tail)
 
 
+def _server_environment() -> dict[str, str]:
+    """The environment for the long-lived server: without the app's own variables,
+    which may hold a password (IMAGEREPO_PASSWORD) it has no use for."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("IMAGEREPO_")}
+
+
 def _spawn_supervisor(data_dir: Path, idle_seconds: float) -> subprocess.Popen[bytes]:
     log = open(data_dir / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
     try:
@@ -117,6 +123,7 @@ def _spawn_supervisor(data_dir: Path, idle_seconds: float) -> subprocess.Popen[b
             # in the middle of a write.
             start_new_session=True,
             close_fds=True,
+            env=_server_environment(),
         )
     finally:
         log.close()
