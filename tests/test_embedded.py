@@ -193,3 +193,21 @@ def test_idle_server_stops_and_the_next_command_restarts_it(
     assert [item["filename"] for item in json.loads(done.stdout)] == ["a.jpg"]
     second = server_state(data_dir)
     assert second is not None and second["pid"] != first["pid"]
+
+
+def test_the_server_does_not_inherit_passwords(
+    embedded_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It outlives the process that started it: a password in that process's
+    environment must not live on in /proc/<pid>/environ of the server."""
+    from imagerepo_tui.config import Settings
+    from imagerepo_tui.repository import ImageRepository
+
+    monkeypatch.setenv("IMAGEREPO_PASSWORD", "hunter2-in-the-environment")
+    ImageRepository.open(Settings(data_dir=embedded_data_dir)).close()
+    state = server_state(embedded_data_dir)
+    assert state is not None
+    for pid in (state["pid"], state["supervisor_pid"]):
+        environment = Path(f"/proc/{pid}/environ").read_bytes()
+        assert b"HOME=" in environment  # readable, and a real environment
+        assert b"hunter2" not in environment
