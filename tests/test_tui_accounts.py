@@ -9,10 +9,12 @@ app changed is checked afterwards through a fresh repository.
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.style import Style
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -26,6 +28,7 @@ from imagerepo_tui.tui.screens.login import LoginScreen
 from imagerepo_tui.tui.screens.modals import ConfirmScreen
 from imagerepo_tui.tui.widgets.gallery import Gallery
 from imagerepo_tui.tui.widgets.metadata import MetadataPane
+from imagerepo_tui.tui.widgets.rows import format_row, header_text
 from imagerepo_tui.tui.widgets.status import StatusLine
 from tests.sample_images import jpeg_bytes, write
 from tests.tui_support import ready, run_app_test, settle, shown_text, wait_for
@@ -294,3 +297,35 @@ def test_login_field_is_a_password_field(settings: Settings, library: Library):
         assert "abc" not in shown_text(screen.password_input)
 
     run_app_test(_as(settings, "bob"), body)
+
+
+def _row_info(title: str, owner: str, owner_name: str, public: bool) -> ImageInfo:
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    return ImageInfo(
+        id="0" * 24, filename="f.jpg", title=title, description="", tags=("sea",),
+        format="JPEG", mime="image/jpeg", width=480, height=320, frames=1, size=10_400,
+        sha256="", exif={}, taken_at=None, created_at=when, updated_at=when, seq=1,
+        owner=owner, owner_name=owner_name, public=public,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [46, 70, 120])
+def test_rows_with_accounts_stay_aligned_and_show_untrusted_names_literally(width: int):
+    theirs = _row_info("[@click=app.quit]x", "a", "al\x1b[2Jice", True)
+    mine = _row_info("Dunes", "b", "bob", False)
+    header = header_text(width, accounts=True).plain
+    row_theirs = format_row(theirs, width, Style(), viewer="b").plain
+    row_mine = format_row(mine, width, Style(), viewer="b").plain
+    # The columns line up: "Pixels" ends where the dimensions end.
+    end = header.index("Pixels") + len("Pixels")
+    assert row_theirs.index("480×320") + len("480×320") == end
+    assert row_mine.index("480×320") + len("480×320") == end
+    assert row_theirs.startswith(" ● ") and row_mine.startswith(" ○ ")
+    assert "\x1b" not in row_theirs and "bob" not in row_mine
+    if "Owner" in header:  # wide enough for an owner column; else "alice: name"
+        assert "al\\x1b" in row_theirs and "[@click=a" in row_theirs
+    else:
+        assert row_theirs[3:].startswith("al\\x")
+    # Personal mode: no marker, no owner, as before accounts existed.
+    personal = format_row(theirs, width, Style()).plain
+    assert personal.startswith(" [@c") and "al\\x1b" not in personal

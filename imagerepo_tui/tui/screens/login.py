@@ -73,7 +73,6 @@ class LoginScreen(Screen[LoggedIn]):
         return Text.assemble(("Log in", "bold"), " to ", (visible(self.app.db_description), "bold"))
 
     def on_mount(self) -> None:
-        self.query_one("#login-dialog").border_title = "imagerepo-tui"
         self.query_one("#login-password" if self.user else "#login-name", Input).focus()
 
     @property

@@ -110,11 +110,14 @@ PUBLIC_STYLE = Style(color="green", bold=True)
 
 def _columns(width: int, accounts: bool = False) -> tuple[int, int, int]:
     """Widths of the name, owner and tags columns. The fixed ones take 39 cells, 41
-    with accounts (the public/private marker); without accounts there is no owner."""
+    with accounts (the public/private marker). The owner column exists only with
+    accounts, and only when the name keeps 10 cells beside it (the details pane
+    names the owner in any case)."""
     flexible = max(10, width - (41 if accounts else 39))
     tags = min(24, flexible // 3)
-    owner = min(12, (flexible - tags) // 3) if accounts else 0
-    return flexible - tags - owner, owner, tags
+    rest = flexible - tags
+    owner = min(12, rest * 2 // 5) if accounts and rest >= 18 else 0
+    return rest - owner, owner, tags
 
 
 def format_row(info: ImageInfo, width: int, dim: Style, viewer: str | None = None) -> Text:
@@ -122,11 +125,17 @@ def format_row(info: ImageInfo, width: int, dim: Style, viewer: str | None = Non
 
     ``viewer`` is the logged-in user's id in a library with accounts (None in
     personal mode): rows then start with a public/private marker and name the owner
-    of someone else's image."""
+    of someone else's image, in its column or, when the gallery is too narrow for
+    one, before the image's name ("alice: Harbour")."""
     accounts = viewer is not None
     name_width, owner_width, tags_width = _columns(width, accounts)
-    name = Text(visible(info.title or info.filename), no_wrap=True)
-    name.truncate(name_width - 1, overflow="ellipsis", pad=True)
+    owner = visible(info.owner_name or "?") if accounts and info.owner != viewer else ""
+    name = Text(no_wrap=True)
+    if owner and not owner_width:
+        name.append(f"{owner}: ", style="italic")
+    name.append(visible(info.title or info.filename))
+    # With an owner column, a cell of the name's width keeps the two apart.
+    name.truncate(name_width - (2 if owner_width else 1), overflow="ellipsis", pad=True)
     dims = f"{info.width}×{info.height}"
     date = info.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
     tags = Text(visible(", ".join(info.tags)), style=dim, no_wrap=True)
@@ -136,11 +145,10 @@ def format_row(info: ImageInfo, width: int, dim: Style, viewer: str | None = Non
         parts.append((PUBLIC_MARK, PUBLIC_STYLE) if info.public else (PRIVATE_MARK, dim))
         parts.append(" ")
     parts.append(name)
-    if accounts:
-        theirs = info.owner != viewer
-        owner = Text(visible(info.owner_name or "?") if theirs else "", no_wrap=True)
-        owner.truncate(owner_width - 1, overflow="ellipsis", pad=True)
-        parts.extend((owner, " "))
+    if owner_width:
+        owner_text = Text(owner, no_wrap=True)
+        owner_text.truncate(owner_width - 1, overflow="ellipsis", pad=True)
+        parts.extend((" ", owner_text, " "))
     parts.extend(
         (
             (f"{dims:>11} ", ""),
@@ -157,7 +165,7 @@ def header_text(width: int, accounts: bool = False) -> Text:
     return Text.assemble(
         "   " if accounts else " ",
         "Name".ljust(name_width - 1),
-        "Owner".ljust(owner_width) if accounts else "",
+        "Owner".ljust(owner_width) if owner_width else "",
         f"{'Pixels':>11} ",
         f"{'Size':>9} ",
         f"{'Uploaded':<16} ",
