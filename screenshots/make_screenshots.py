@@ -3,12 +3,14 @@
     .venv/bin/python screenshots/make_screenshots.py
 
 Uses the same ``make_app`` factory as the CLI and the tests, on a throwaway embedded
-database filled with generated pictures, so the shots show what a user sees.
+database filled with generated pictures, so the shots show what a user sees; the
+login and accounts shots use a second one, with two users.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import os
 import sys
@@ -21,6 +23,8 @@ from textual.pilot import Pilot
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository, NewMetadata
 from imagerepo_tui.tui.app import make_app
+from imagerepo_tui.tui.screens.browse import BrowseScreen
+from imagerepo_tui.tui.screens.login import LoginScreen
 from imagerepo_tui.tui.widgets.gallery import Gallery
 from imagerepo_tui.tui.widgets.preview import PreviewPane
 
@@ -94,6 +98,50 @@ async def _shoot(settings: Settings) -> None:
         await _shot(pilot, ["escape", "t"], "trash.svg")
 
 
+def _fill_accounts(settings: Settings, folder: Path) -> None:
+    """alice shares some of her pictures, bob has his own; the shots are bob's view."""
+    repository = ImageRepository.open(settings)
+    try:
+        repository.add_user("alice", "alice-password")
+        repository.login("alice", "alice-password")
+        repository.add_user("bob", "bob-password")
+        for n, name in enumerate(["lighthouse", "harbour", "secret cove"]):
+            path = _picture(folder / f"alice-{n}.jpg", n + 1)
+            image = repository.upload(path, NewMetadata(title=name.title(), tags=["sea"])).image
+            if image is not None and name != "secret cove":
+                repository.set_public(image.id, True)
+        repository.login("bob", "bob-password")
+        for n, name in enumerate(["dunes", "pier", "cliffs"]):
+            path = _picture(folder / f"bob-{n}.jpg", n + 4)
+            image = repository.upload(path, NewMetadata(title=name.title())).image
+            if image is not None and name == "pier":
+                repository.set_public(image.id, True)
+    finally:
+        repository.close()
+
+
+async def _shoot_accounts(settings: Settings) -> None:
+    app = make_app(dataclasses.replace(settings, user="bob"), graphics="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        while not isinstance(app.screen, LoginScreen):
+            await pilot.pause(0.05)
+        await pilot.press(*"bob-pass")  # typed so far: shown as dots
+        await pilot.pause(0.3)
+        app.save_screenshot(str(HERE / "login.svg"))
+        await pilot.press(*"word", "enter")
+        while not isinstance(app.screen, BrowseScreen):
+            await pilot.pause(0.05)
+        gallery = app.screen.query_one(Gallery)
+        while not gallery.loaded_once:
+            await pilot.pause(0.05)
+        await pilot.press("j", "j", "j")  # alice's harbour, which she shares
+        pane = app.screen.query_one(PreviewPane)
+        while pane.shown is None or pane.shown[1] != "full":
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+        app.save_screenshot(str(HERE / "accounts.svg"))
+
+
 async def _shot(pilot: Pilot[None], keys: list[str], name: str, settle: float = 1.0) -> None:
     """Press ``keys``, let workers and previews settle, save the screen as ``name``."""
     await pilot.press(*keys)
@@ -110,6 +158,9 @@ def main() -> int:
         _fill(settings, pictures)
         os.chdir(pictures)  # the upload picker opens in the current folder
         asyncio.run(_shoot(settings))
+        shared = Settings(data_dir=root / "shared", embedded_idle_seconds=2)
+        _fill_accounts(shared, pictures)
+        asyncio.run(_shoot_accounts(shared))
     print(f"wrote {', '.join(p.name for p in sorted(HERE.glob('*.svg')))}")
     return 0
 
