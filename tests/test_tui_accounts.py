@@ -25,7 +25,6 @@ from imagerepo_tui.tui.app import ImageRepoApp
 from imagerepo_tui.tui.screens.browse import BrowseScreen
 from imagerepo_tui.tui.screens.forms import VisibilityScreen
 from imagerepo_tui.tui.screens.login import LoginScreen
-from imagerepo_tui.tui.screens.modals import ConfirmScreen
 from imagerepo_tui.tui.widgets.gallery import Gallery
 from imagerepo_tui.tui.widgets.metadata import MetadataPane
 from imagerepo_tui.tui.widgets.rows import format_row, header_text
@@ -198,14 +197,12 @@ def test_another_users_image_can_be_neither_trashed_nor_made_private(
         gallery = await _log_in(pilot, BOB_PASSWORD)
         _select(gallery, library.alice_public.id)
         await settle(pilot)
-        await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("y")
-        await wait_for(pilot, lambda: any("belongs to alice" in m for m in _messages(app)))
-        await pilot.press("p")
-        await wait_for(
-            pilot, lambda: any("only its owner can make it public" in m for m in _messages(app))
-        )
+        # Refused up front: no confirmation or form that could only fail.
+        for key in ("d", "p", "e", "D"):
+            app.clear_notifications()
+            await pilot.press(key)
+            await wait_for(pilot, lambda: any("belongs to alice" in m for m in _messages(app)))
+            assert app.screen is gallery.screen
         await settle(pilot)
         assert gallery.rows.find(library.alice_public.id) is not None
         assert gallery.current is not None and gallery.current.public

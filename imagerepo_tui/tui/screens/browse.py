@@ -269,7 +269,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
                 self.bulk_delete(purge=purge)
             return
         info = self._selected()
-        if info is None or self._repository() is None:
+        if info is None or self._repository() is None or not self._may_change(info):
             return
         name = (visible(info.title or info.filename), "bold")
         if purge:
@@ -311,7 +311,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
 
     def action_edit(self) -> None:
         info = self._selected()
-        if info is None or self._repository() is None:
+        if info is None or self._repository() is None or not self._may_change(info):
             return
 
         def answer(changes: dict[str, object] | None) -> None:
@@ -334,7 +334,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
                 self.bulk_share()
             return
         info = self._selected()
-        if info is not None and self._repository() is not None:
+        if info is not None and self._repository() is not None and self._may_change(info):
             self._share(info, not info.public)
 
     @work(thread=True, group="change", exit_on_error=False)
@@ -358,11 +358,19 @@ class BrowseScreen(OrganiseActions, Screen[None]):
         else:
             self.notify(f"{name} is private now: only you can see it", markup=False)
 
+    def _may_change(self, info: ImageInfo) -> bool:
+        """Only an image's owner may change it. The core refuses anything else anyway;
+        asking first spares a dialog (an edit form filled in) that can only fail."""
+        if self.gallery.viewer is None or info.owner == self.gallery.viewer:
+            return True
+        self._not_yours(info)
+        return False
+
     def _not_yours(self, info: ImageInfo) -> None:
         owner = visible(info.owner_name or "another user")
         self.notify(
             f"{visible(info.title or info.filename)} belongs to {owner}: only its owner "
-            "can make it public or private.",
+            "can change it.",
             title="Not allowed",
             severity="warning",
             markup=False,
@@ -374,7 +382,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
 
     def action_replace(self) -> None:
         info = self._selected()
-        if info is None or self._repository() is None:
+        if info is None or self._repository() is None or not self._may_change(info):
             return
 
         def chosen(request: UploadRequest | None) -> None:
