@@ -149,7 +149,7 @@ def _child_browse(data_dir: str, out: Path, presses: dict[str, int]) -> None:
                     def shown(before: int = before, seen: int = seen) -> object:
                         return next((f for f in frames[seen:] if f[1] != before and f[2]), None)
 
-                    await _wait(shown, 10)
+                    await _wait(shown, 300)  # at 100,000 images a key has waited 50 s
                     frame = shown()
                     assert frame is not None
                     latencies.append(frame[0] - started)
