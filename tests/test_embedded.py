@@ -211,3 +211,19 @@ def test_the_server_does_not_inherit_passwords(
         environment = Path(f"/proc/{pid}/environ").read_bytes()
         assert b"HOME=" in environment  # readable, and a real environment
         assert b"hunter2" not in environment
+
+
+def test_a_relative_data_dir_works(
+    embedded_data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``--data-dir photos`` means ./photos wherever the server itself runs from."""
+    from imagerepo_tui.config import Settings
+    from imagerepo_tui.repository import ImageRepository
+
+    monkeypatch.chdir(embedded_data_dir.parent)
+    repo = ImageRepository.open(Settings(data_dir=Path(embedded_data_dir.name)))
+    try:
+        assert repo.upload(write(tmp_path / "a.jpg", jpeg_bytes(seed=1))).status == "created"
+    finally:
+        repo.close()
+    assert server_state(embedded_data_dir) is not None

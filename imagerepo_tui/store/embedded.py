@@ -168,6 +168,9 @@ def join_embedded_server(data_dir: Path, idle_seconds: float, connect: Callable[
     It runs under the start lock so the supervisor cannot decide the server is idle
     between our finding it and our first connection.
     """
+    # The supervisor runs the server from inside the data directory: a relative path
+    # (--data-dir ./photos) would point somewhere else from there.
+    data_dir = data_dir.absolute()
     prepare_data_dir(data_dir)
     with file_lock(data_dir / START_LOCK):
         state = read_state(data_dir)
