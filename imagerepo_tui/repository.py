@@ -160,6 +160,11 @@ class ImageRepository:
     def database_description(self) -> str:
         return self._store.description
 
+    def ping(self) -> None:
+        """One cheap round trip: raises ``DatabaseUnavailableError`` if it is gone.
+        (Counting is no health check: it reads every match, seconds at 100,000.)"""
+        self._images.ping()
+
     # -- accounts -------------------------------------------------------------------------
 
     @property

@@ -35,6 +35,9 @@ def test_a_page_ahead_is_fetched_before_the_cursor_gets_there(settings: Settings
 
     async def body(pilot: Pilot[Any], app: ImageRepoApp) -> None:
         gallery = await ready(pilot, COUNT)
+        # Counted after the first page showed: the status line has the exact count.
+        await settle(pilot)
+        assert app.image_count == COUNT
         # At rest on the first screen, the rows below it are fetched already.
         assert _unloaded_near_screen(gallery) == []
         assert not gallery.rows.complete  # and not every page: only what is near

@@ -302,6 +302,10 @@ class ImageStore:
             raise NotFoundError(f"no image with id {image_id}")
         return bytes(doc.get("thumbnail") or b"")
 
+    def ping(self) -> None:
+        with database_errors(self.store):
+            self.store.client.admin.command("ping")
+
     def newest_seq(self) -> int:
         with database_errors(self.store):
             counter = Counter.objects(name=SEQ_COUNTER).as_pymongo().first()

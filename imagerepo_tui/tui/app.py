@@ -130,28 +130,29 @@ class ImageRepoApp(App[int]):
 
     @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
     def _open_repository(self) -> None:
-        """Open (or, when already open, ping) the database, off the UI thread."""
+        """Open (or, when already open, ping) the database, off the UI thread. Nothing
+        is counted here: the gallery counts once its first page shows."""
         current = self.repository
-        # A repository waiting for a login can count nothing: it is opened again instead.
+        # A repository waiting for a login is opened again instead.
         if current is not None and not current.needs_login:
             try:
-                self._call(self._connected, current, current.count())
+                current.ping()
+                self._call(self._connected, current)
                 return
             except DatabaseUnavailableError:
                 pass  # reopen: an embedded server that died must be started again
         try:
             repository = self._factory(self.settings)
-            count = None if repository.needs_login else repository.count()
         except Exception as error:
             self._call(self._connect_failed, error)
         else:
-            self._call(self._connected, repository, count)
+            self._call(self._connected, repository)
 
     def _call(self, callback: Callable[..., None], *args: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the app is closing
             self.call_from_thread(callback, *args)
 
-    def _connected(self, repository: ImageRepository, count: int | None) -> None:
+    def _connected(self, repository: ImageRepository) -> None:
         self._connecting = False
         fresh = repository is not self.repository or self.connection != "connected"
         self.repository = repository
@@ -161,10 +162,9 @@ class ImageRepoApp(App[int]):
         self._stop_retrying()
         if was_down:
             self.notify("The database is back.", title="Connected")
-        if count is None:  # the library has accounts: nothing is shown before a login
+        if repository.needs_login:  # nothing is shown before a login
             self._ask_login(relogin=was_down and bool(self.user_name))
             return
-        self.image_count = count
         if fresh:
             self.browse.on_repository(repository)
 
@@ -188,7 +188,6 @@ class ImageRepoApp(App[int]):
         if result is None or self.repository is None:
             return
         self.user_name = result.user.name
-        self.image_count = result.count
         self.browse.on_repository(self.repository)
 
     def _connect_failed(self, error: BaseException) -> None:

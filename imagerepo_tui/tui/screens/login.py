@@ -33,10 +33,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LoggedIn:
-    """What the screen returns: who logged in and how many images they can see."""
+    """What the screen returns: who logged in."""
 
     user: UserInfo
-    count: int
 
 
 class LoginScreen(Screen[LoggedIn]):
@@ -120,13 +119,12 @@ class LoginScreen(Screen[LoggedIn]):
 
     @work(thread=True, exclusive=True, group="login", exit_on_error=False)
     def _login(self, name: str, password: str) -> None:
-        """The core checks the password (Argon2) and then counts what the user sees."""
+        """The core checks the password (Argon2), off the UI thread."""
         repository = self.app.repository
         try:
             if repository is None:
                 raise DatabaseUnavailableError("the database is not connected yet")
             user = repository.login(name, password)
-            count = repository.count()
         except ImageRepoError as error:
             self._call(self._failed, str(error))
             if isinstance(error, DatabaseUnavailableError):
@@ -135,7 +133,7 @@ class LoginScreen(Screen[LoggedIn]):
             self._call(self._failed, "Logging in failed unexpectedly.")
             report_error_from_thread(self.app, error)
         else:
-            self._call(self._succeeded, LoggedIn(user, count))
+            self._call(self._succeeded, LoggedIn(user))
 
     def _call(self, callback: Callable[..., None], *args: object) -> None:
         with contextlib.suppress(RuntimeError):  # the app is closing

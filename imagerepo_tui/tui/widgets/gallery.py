@@ -88,6 +88,7 @@ class Gallery(ScrollView, can_focus=True):
         self.repository: ImageRepository | None = None
         self._generation = 0
         self._loading = False
+        self._exact = False
         self._announced: ImageInfo | bool | None = False  # False: nothing said yet
         self.loaded_once = False
         # What is listed: a parsed search (None: everything), from the trash or not.
@@ -124,6 +125,7 @@ class Gallery(ScrollView, can_focus=True):
         self._loading = False
         self._announced = False  # say it again: the panes may show an error meanwhile
         self.rows = Rows()
+        self._exact = False  # the count arrives after the first page
         self._keep_id = keep.id if keep else None
         self._resize()
         if repository is not None:
@@ -139,28 +141,49 @@ class Gallery(ScrollView, can_focus=True):
 
     @work(thread=True, group="gallery", exit_on_error=False)
     def _load(self, generation: int, which: str, cursor: Any, query: Any, trash: bool) -> None:
-        """One page from the database; ``start`` also counts."""
+        """One page from the database; after the ``start`` page shows, the count.
+
+        The count comes second because it reads every match (seconds at 100,000
+        images on the embedded server): until it arrives the list is as long as
+        what is loaded, plus a row that says more is coming."""
         repository = self.repository
         if repository is None:
             return
         with report_errors(self.app, on_error=lambda: self._load_failed(generation)):
-            total = repository.count(query, trash=trash) if which == "start" else None
             page = repository.list_page(
                 query, before=cursor, limit=PAGE_ROWS, oldest_first=which == "tail", trash=trash
             )
-            if not get_current_worker().is_cancelled:
-                self.app.call_from_thread(self._loaded, generation, which, page, total)
+            if get_current_worker().is_cancelled:
+                return
+            self.app.call_from_thread(self._loaded, generation, which, page)
+            if which == "start" and page.next_before is not None:
+                total = repository.count(query, trash=trash)
+                if not get_current_worker().is_cancelled:
+                    self.app.call_from_thread(self._counted, generation, total)
 
     def _load_failed(self, generation: int) -> None:
         if generation == self._generation:
             self._loading = False
 
-    def _loaded(self, generation: int, which: str, page: Page, total: int | None) -> None:
+    def _counted(self, generation: int, total: int) -> None:
+        if generation != self._generation or self.rows.complete:
+            return
+        self.rows.total = total
+        self.rows.fix_total()
+        self._exact = True
+        self._post_count()
+        self._resize()
+        self._request_rows()
+
+    def _post_count(self) -> None:
+        """Tell the status line the count, once it is known (not the estimate)."""
+        if self._exact or self.rows.complete:
+            self.post_message(self.Counted(self.rows.total))
+
+    def _loaded(self, generation: int, which: str, page: Page) -> None:
         if generation != self._generation:
             return  # a reload happened meanwhile: this page belongs to the old list
         self._loading = False
-        if total is not None:
-            self.rows.total = total
         if which == "tail":
             self.rows.add_tail(page)
         else:
@@ -169,7 +192,7 @@ class Gallery(ScrollView, can_focus=True):
         if which == "start":
             self.loaded_once = True
             self._restore_selection()
-        self.post_message(self.Counted(self.rows.total))
+        self._post_count()
         self._resize()
         self.cursor = min(self.cursor, max(0, self.rows.total - 1))
         self._request_rows()
@@ -226,14 +249,14 @@ class Gallery(ScrollView, can_focus=True):
         self.rows.total += 1
         if self.rows.total > 1:
             self.cursor += 1  # the selection stays on the same image
-        self.post_message(self.Counted(self.rows.total))
+        self._post_count()
         self._resize()
         self._request_rows()
 
     def remove(self, image_id: str) -> None:
         """An image is gone: its older neighbour takes its row (or the newer, at the end)."""
         if self.rows.remove(image_id):
-            self.post_message(self.Counted(self.rows.total))
+            self._post_count()
             self._resize()
             self.cursor = min(self.cursor, max(0, self.rows.total - 1))
             self._request_rows()
