@@ -28,7 +28,11 @@ from imagerepo_tui.repository import ImageRepository
 from imagerepo_tui.store.embedded import read_state
 
 PAGE = 50
-LIVE = {"trashed": False}
+# What a user may see in a library without accounts: live images that are nobody's
+# ("") or public ("*"). A hand-written query has to say the same to return the same
+# page; the app sends one equality per audience and merges the pages.
+AUDIENCES = ("", "*")
+VISIBLE = {"trashed": False, "audience": {"$in": list(AUDIENCES)}}
 QUERIES: list[tuple[str, str, dict[str, Any]]] = [
     ("tag filter", "tag:beach", {"tag_keys": "beach"}),
     ("free word", "sunset", {"keywords": "sunset"}),
@@ -52,26 +56,37 @@ QUERIES: list[tuple[str, str, dict[str, Any]]] = [
 
 def raw_candidates(images: Any, criteria: dict[str, Any]) -> dict[str, Callable[[], list]]:
     """Ways to write the same first page in pymongo; the fastest is the baseline."""
-    query = {**criteria, **LIVE}
+    query = {**criteria, **VISIBLE}
     index_field = next(iter(criteria))
     projection = {"thumbnail": 0}
+    compound = [("trashed", 1), ("audience", 1), (index_field, 1)]
+    if index_field in ("tag_keys", "keywords"):
+        compound.append(("seq", 1))
     return {
         "find+sort+limit": lambda: list(
             images.find(query, projection).sort("seq", DESCENDING).limit(PAGE)
         ),
         f"hint {index_field}": lambda: list(
-            images.find(query, projection)
-            .sort("seq", DESCENDING)
-            .limit(PAGE)
-            .hint(
-                [(index_field, 1)] if index_field != "tag_keys" else [("tag_keys", 1), ("seq", -1)]
-            )
+            images.find(query, projection).sort("seq", DESCENDING).limit(PAGE).hint(compound)
         ),
         "hint seq": lambda: list(
             images.find(query, projection).sort("seq", DESCENDING).limit(PAGE).hint([("seq", -1)])
         ),
-        "seq windows": lambda: seq_windows(images, query, projection),
+        "sort per audience": lambda: per_audience(
+            lambda part: list(images.find(part, projection).sort("seq", DESCENDING).limit(PAGE)),
+            criteria,
+        ),
+        "seq windows": lambda: per_audience(
+            lambda part: seq_windows(images, part, projection), criteria
+        ),
     }
+
+
+def per_audience(page_of: Callable[[dict[str, Any]], list], criteria: dict[str, Any]) -> list:
+    """One query per audience (equalities an index answers), newest first merged."""
+    pages = [page_of({**criteria, "trashed": False, "audience": a}) for a in AUDIENCES]
+    merged = sorted((doc for page in pages for doc in page), key=lambda d: -d["seq"])
+    return merged[:PAGE]
 
 
 def seq_windows(images: Any, query: dict[str, Any], projection: dict[str, Any]) -> list:
@@ -135,7 +150,7 @@ def main() -> None:
                 continue  # a hint naming an index this server lacks
             assert [str(doc["_id"]) for doc in docs] == app_ids, f"{label}: {name} differs"
             best = min(best, (name, seconds), key=lambda pair: pair[1])
-        matches = images.count_documents({**criteria, **LIVE})
+        matches = images.count_documents({**criteria, **VISIBLE})
         print(
             f"{label:<12}{matches:>9}{app_seconds * 1e3:>9.1f}{best[1] * 1e3:>9.1f}"
             f"{app_seconds / best[1]:>7.2f}  {best[0]}"
