@@ -39,11 +39,11 @@ from typing import Any
 
 from pymongo import DESCENDING, MongoClient
 
-from benchmarks.bench_search import ensure_library
+from benchmarks.bench_search import AUDIENCES, VISIBLE, ensure_library
 from benchmarks.photos import CACHE, make_photo_folder
 from benchmarks.timing import median_seconds
 from imagerepo_tui.config import Settings
-from imagerepo_tui.repository import LIVE, ImageRepository
+from imagerepo_tui.repository import ImageRepository
 
 SIZE = (120, 40)
 PAGE_ROWS = 200  # what the gallery asks for (gallery.PAGE_ROWS)
@@ -243,19 +243,23 @@ def _p95(values: list[float]) -> float:
 
 
 def _raw_page(images: Any, counters: Any, before_seq: int | None) -> list[dict[str, Any]]:
-    """The same page by hand: bounded, growing ``seq`` windows below the newest (an
-    open ``sort().limit()`` reads every document on the embedded server)."""
+    """The same page by hand: for each audience the user sees (one equality each: the
+    embedded server scans for $in), bounded, growing ``seq`` windows below the newest
+    (an open ``sort().limit()`` reads every document there), merged."""
     if before_seq is None:
         before_seq = int(counters.find_one({"_id": "image_seq"})["value"]) + 1
     found: list[dict[str, Any]] = []
-    high, window = before_seq, PAGE_ROWS * 2
-    while high > 0 and len(found) < PAGE_ROWS:
-        low = max(0, high - window)
-        query = {**LIVE, "seq": {"$gte": low, "$lt": high}}
-        cursor = images.find(query, {"thumbnail": 0}).sort("seq", DESCENDING)
-        found.extend(cursor.limit(PAGE_ROWS - len(found)))
-        high, window = low, window * 4
-    return found
+    for audience in AUDIENCES:
+        mine: list[dict[str, Any]] = []
+        high, window = before_seq, PAGE_ROWS * 2
+        while high > 0 and len(mine) < PAGE_ROWS:
+            low = max(0, high - window)
+            query = {"trashed": False, "audience": audience, "seq": {"$gte": low, "$lt": high}}
+            cursor = images.find(query, {"thumbnail": 0}).sort("seq", DESCENDING)
+            mine.extend(cursor.limit(PAGE_ROWS - len(mine)))
+            high, window = low, window * 4
+        found.extend(mine)
+    return sorted(found, key=lambda doc: -doc["seq"])[:PAGE_ROWS]
 
 
 def _page_rows(repo: ImageRepository, uri: str) -> list[tuple[str, float, float]]:
@@ -273,7 +277,7 @@ def _page_rows(repo: ImageRepository, uri: str) -> list[tuple[str, float, float]
         )
         sort_s, sorted_docs = median_seconds(
             lambda s=seq: list(
-                images.find({**LIVE, **({"seq": {"$lt": s}} if s else {})}, {"thumbnail": 0})
+                images.find({**VISIBLE, **({"seq": {"$lt": s}} if s else {})}, {"thumbnail": 0})
                 .sort("seq", DESCENDING)
                 .limit(PAGE_ROWS)
             ),
