@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from imagerepo_tui.config import Settings
-from imagerepo_tui.repository import ImageRepository
+from imagerepo_tui.repository import ImageInfo, ImageRepository
 from imagerepo_tui.store.images import SCHEMA_VERSION
 from tests.sample_images import jpeg_bytes, write
 
@@ -23,14 +23,18 @@ def _as_version_2(raw_db) -> None:
     raw_db["counters"].update_one({"_id": "schema_version"}, {"$set": {"value": 2}})
 
 
+def _one_live_one_trashed(repo: ImageRepository, folder: Path) -> tuple[ImageInfo, ImageInfo]:
+    live = repo.upload(write(folder / "live.jpg", jpeg_bytes(seed=1))).image
+    gone = repo.upload(write(folder / "gone.jpg", jpeg_bytes(seed=2))).image
+    assert live is not None and gone is not None
+    return live, repo.delete(gone.id)
+
+
 def test_images_without_the_trashed_flag_are_upgraded_once(
     settings: Settings, tmp_path: Path, raw_db
 ) -> None:
     repo = ImageRepository.open(settings)
-    live = repo.upload(write(tmp_path / "live.jpg", jpeg_bytes(seed=1))).image
-    gone = repo.upload(write(tmp_path / "gone.jpg", jpeg_bytes(seed=2))).image
-    assert live is not None and gone is not None
-    repo.delete(gone.id)
+    live, gone = _one_live_one_trashed(repo, tmp_path)
     repo.close()
     # What version 1 wrote: no "trashed" field, the trash marked by deleted_at alone.
     raw_db["images"].update_many({}, {"$unset": {"trashed": ""}})
@@ -49,12 +53,9 @@ def test_a_library_from_before_accounts_goes_to_the_first_account(
     settings: Settings, tmp_path: Path, raw_db
 ) -> None:
     repo = ImageRepository.open(settings)
-    kept = repo.upload(write(tmp_path / "kept.jpg", jpeg_bytes(seed=1))).image
-    binned = repo.upload(write(tmp_path / "binned.jpg", jpeg_bytes(seed=2))).image
-    assert kept is not None and binned is not None
+    kept, binned = _one_live_one_trashed(repo, tmp_path)
     repo.create_collection("Old album")
     repo.add_to_collection("Old album", [kept.id])
-    repo.delete(binned.id)
     repo.close()
     _as_version_2(raw_db)
 
