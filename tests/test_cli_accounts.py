@@ -285,18 +285,19 @@ def test_private_images_are_invisible_by_id_and_prefix(
 def test_a_prefix_shared_with_a_private_image_is_not_ambiguous(
     users: Accounts, library: dict[str, str], raw_db: Any
 ) -> None:
-    # Give alice's P and bob's B ids that share their first 18 hex characters.
+    # Give alice's P and bob's B ids that share a prefix no other image's id has
+    # (ids made in one second by one process share 18+ hex characters).
+    others = [str(doc["_id"]) for doc in raw_db["images"].find({}, {"_id": 1})]
     while True:
         first, second = ObjectId(), ObjectId()
-        if first.generation_time == second.generation_time:
+        a, b = str(first), str(second)
+        prefix = b[: next(i for i in range(24) if a[i] != b[i])]
+        if not any(other.startswith(prefix) for other in others):
             break
     for old, new in ((library["P"], first), (library["B"], second)):
         doc = raw_db["images"].find_one({"_id": ObjectId(old)})
         raw_db["images"].delete_one({"_id": doc["_id"]})
         raw_db["images"].insert_one({**doc, "_id": new})
-    a, b = str(first), str(second)
-    common = next(i for i in range(24) if a[i] != b[i])
-    prefix = b[:common]
     status, out, _ = users.bob("info", prefix, "--json")
     assert status == 0 and json.loads(out)["id"] == b
     assert json.loads(users.alice("info", prefix, "--json")[1])["id"] == a
