@@ -11,7 +11,7 @@ import os
 import re
 import secrets
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
@@ -89,6 +89,10 @@ __all__ = [
     "search_fields",
 ]
 
+UPGRADE_NOTICE = (
+    "upgrading this library for the new version, once: rebuilding its indexes can take "
+    "minutes for a large library"
+)
 MIN_ID_PREFIX = 6
 PAGE_SIZE = 200
 _ID_TEXT = re.compile(r"[0-9a-f]{6,24}")
@@ -136,10 +140,12 @@ class ImageRepository:
     filters, so no front end, flag, search or id guess reaches past it.
     """
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, on_upgrade: Callable[[str], None] | None = None
+    ) -> None:
         self.settings = settings
         self._store = store
-        self._images = ImageStore(store)
+        self._images = ImageStore(store, on_upgrade and (lambda: on_upgrade(UPGRADE_NOTICE)))
         self._collections = CollectionStore(store)
         self._users = UserStore(store)
         self._viewer: UserInfo | None = None
@@ -150,8 +156,12 @@ class ImageRepository:
         self._images.cleanup_abandoned()
 
     @classmethod
-    def open(cls, settings: Settings) -> ImageRepository:
-        return cls(open_store(settings), settings)
+    def open(
+        cls, settings: Settings, on_upgrade: Callable[[str], None] | None = None
+    ) -> ImageRepository:
+        """``on_upgrade(message)`` is told when a library from an earlier version is
+        about to be upgraded, which can take minutes: say so rather than seem stuck."""
+        return cls(open_store(settings), settings, on_upgrade)
 
     def close(self) -> None:
         self._store.close()

@@ -84,3 +84,24 @@ def test_a_library_from_before_accounts_goes_to_the_first_account(
         assert repo.count() == 2
     finally:
         repo.close()
+
+
+def test_an_upgrade_is_announced_before_it_starts_and_only_once(
+    settings: Settings, tmp_path: Path, raw_db
+) -> None:
+    """Rebuilding indexes takes minutes for a large library: the front ends say so
+    (the CLI on stderr, the TUI in a notification) instead of seeming stuck."""
+    repo = ImageRepository.open(settings)
+    _one_live_one_trashed(repo, tmp_path)
+    repo.close()
+    _as_version_2(raw_db)
+    heard: list[str] = []
+    ImageRepository.open(settings, on_upgrade=heard.append).close()
+    ImageRepository.open(settings, on_upgrade=heard.append).close()
+    assert len(heard) == 1 and "once" in heard[0]
+
+
+def test_a_new_library_is_not_an_upgrade(settings: Settings) -> None:
+    heard: list[str] = []
+    ImageRepository.open(settings, on_upgrade=heard.append).close()
+    assert heard == []

@@ -79,7 +79,7 @@ def run_command(args: argparse.Namespace) -> int:
     args.passwords = Passwords()
     try:
         settings = _settings(args)
-        repo = ImageRepository.open(settings)
+        repo = ImageRepository.open(settings, on_upgrade=out.note)
         try:
             log_in(repo, settings, args, args.passwords)
             _commands()[args.command](repo, args, out)

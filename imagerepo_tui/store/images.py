@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -131,23 +131,27 @@ def _without_trashed(
 class ImageStore:
     """Image documents plus their GridFS originals, kept consistent."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, on_upgrade: Callable[[], None] | None = None) -> None:
         self.store = store
         self.images = Image._get_collection()
         self.bucket = GridFSBucket(store.db)
         self._inflight: set[ObjectId] = set()
         with database_errors(store):
-            self._upgrade_documents()
+            self._upgrade_documents(on_upgrade)
             ensure_indexes()
             self._ensure_counter()
 
-    def _upgrade_documents(self) -> None:
+    def _upgrade_documents(self, on_upgrade: Callable[[], None] | None) -> None:
         """Bring documents written by earlier versions up to date, once per database:
-        a version number in ``counters`` makes every later start a single read."""
+        a version number in ``counters`` makes every later start a single read.
+        ``on_upgrade`` hears first when there is work (minutes for a large library:
+        the indexes are rebuilt)."""
         counters = Counter._get_collection()
         version = counters.find_one({"_id": SCHEMA_COUNTER}) or {}
         if int(version.get("value", 0)) >= SCHEMA_VERSION:
             return
+        if on_upgrade is not None and self.images.find_one({}, {"_id": 1}) is not None:
+            on_upgrade()
         # Version 2: live/trashed became a boolean (the embedded server scans on
         # null tests); images without it would vanish from every list.
         self.images.update_many(

@@ -49,12 +49,14 @@ def describe_database(settings: Settings) -> str:
     return f"embedded {settings.data_dir}"
 
 
-def open_repository(settings: Settings) -> ImageRepository:
+def open_repository(
+    settings: Settings, on_upgrade: Callable[[str], None] | None = None
+) -> ImageRepository:
     """Imported here, in the connecting worker: the database driver and ODM take a
     few hundred milliseconds to import, and the first frame should not wait for them."""
     from imagerepo_tui.repository import ImageRepository
 
-    return ImageRepository.open(settings)
+    return ImageRepository.open(settings, on_upgrade)
 
 
 class ImageRepoApp(App[int]):
@@ -88,7 +90,7 @@ class ImageRepoApp(App[int]):
         self.settings = settings
         self.graphics = graphics
         self.repository: ImageRepository | None = None
-        self._factory = repository_factory or open_repository
+        self._factory = repository_factory or self._open_with_notices
         self._connecting = False
         self._retry_timer: Timer | None = None
         self.db_description = describe_database(settings)
@@ -147,6 +149,12 @@ class ImageRepoApp(App[int]):
             self._call(self._connect_failed, error)
         else:
             self._call(self._connected, repository)
+
+    def _open_with_notices(self, settings: Settings) -> ImageRepository:
+        return open_repository(settings, lambda message: self._call(self._upgrading, message))
+
+    def _upgrading(self, message: str) -> None:
+        self.notify(message[:1].upper() + message[1:] + ".", title="Upgrading", timeout=60)
 
     def _call(self, callback: Callable[..., None], *args: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the app is closing
