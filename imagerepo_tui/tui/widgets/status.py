@@ -42,6 +42,9 @@ class StatusLine(Static):
         state, style = STATE_STYLES.get(app.connection, (app.connection, ""))
         count = app.image_count
         images = "" if count is None else f"{count:,} image{'s' if count != 1 else ''}"
+        browsing = app.repository is not None and not app.repository.needs_login
+        if count is None and browsing and app.connection == "connected":
+            images = "counting…"  # seconds at 100,000 images; the gallery works meanwhile
         text = Text.assemble(("imagerepo-tui", "bold"), "  ")
         if self.view is not None:
             # What is listed comes before the database's name, which may be long.
