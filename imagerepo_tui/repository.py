@@ -316,12 +316,13 @@ class ImageRepository:
     def _adopt_unowned(self) -> None:
         """Images and collections from before the first account belong to it (also
         ones a personal-mode process still running added after it was created)."""
-        first = self._users.first()
+        images, collections = self._images.owns_any(UNOWNED), self._collections.owner_count(UNOWNED)
+        first = self._users.first() if images or collections else None
         if first is None:
             return
-        if self._images.owns_any(UNOWNED):
+        if images:
             self._images.give_away(UNOWNED, str(first["_id"]))
-        if self._collections.owner_count(UNOWNED):
+        if collections:
             self._collections.give_away(UNOWNED, str(first["_id"]))
 
     def _load_owner_names(self) -> None:
@@ -387,7 +388,7 @@ class ImageRepository:
         ``ImageStore.page`` merges), and its sort."""
         if isinstance(query, str):
             query = self.parse_query(query)
-        criteria, sort = (dict(query.criteria), query.sort) if query else ({}, Sort())
+        criteria, sort = (query.criteria, query.sort) if query else ({}, Sort())
         if trash and sort.is_default:
             sort = Sort("deleted_at", descending=True)
         return self._parts(criteria, trash), sort
@@ -398,7 +399,7 @@ class ImageRepository:
         if not trash and isinstance(public, bool):
             # is:public / is:private pick the audience rather than filter a field
             # no index holds: outside the trash, public means audience PUBLIC.
-            del criteria["public"]
+            criteria = {key: value for key, value in criteria.items() if key != "public"}
             audiences = [PUBLIC] if public else [self._me()]
         base = IN_TRASH if trash else LIVE
         return [combine([base, {"audience": audience}, criteria]) for audience in audiences]

@@ -341,3 +341,25 @@ def test_names_and_passwords_are_checked(repo: ImageRepository) -> None:
     assert repo.login("carol", "a long password").name == "Carol"
     with pytest.raises(ImageRepoError, match="exists"):
         repo.add_user("carol", "a long password")
+
+
+def test_handing_over_keeps_back_only_what_the_heir_already_holds(
+    settings: Settings, shared: dict[str, str], tmp_path: Path
+) -> None:
+    """Duplicates are unique per owner: bob's copy of bytes alice has cannot become
+    hers, so it stays his and he stays; everything else moves."""
+    with session(settings, "bob") as repo:
+        copy = repo.upload(write(tmp_path / "copy.jpg", jpeg_bytes(seed=1))).image
+        shared_copy = repo.upload(
+            write(tmp_path / "pub.jpg", jpeg_bytes(seed=7)), NewMetadata(public=True)
+        ).image
+    with session(settings, "alice") as repo:
+        with pytest.raises(ImageRepoError, match=r"still owns 1 image.*duplicates"):
+            repo.remove_user("bob", give_to="alice")
+        assert repo.info(shared["bob"]).owner_name == "alice"
+        assert not repo.info(shared["bob"]).public  # private, now seen by alice
+        assert repo.info(shared_copy.id).owner_name == "alice"
+        assert repo.info(shared_copy.id).public
+        assert copy.id not in set(repo.iter_ids())
+    with session(settings, "bob") as repo:
+        assert set(repo.iter_ids()) == {copy.id, shared["public"], shared_copy.id}

@@ -4,6 +4,7 @@ pulls its id from images."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -121,17 +122,12 @@ class CollectionStore:
         with database_errors(self.store):
             return self.collections.count_documents({"owner": owner})
 
-    def give_away(self, owner: str, new_owner: str) -> int:
-        """Make ``new_owner`` the owner of ``owner``'s collections; one whose name the
-        new owner already uses stays behind. Returns how many moved."""
-        moved = 0
+    def give_away(self, owner: str, new_owner: str) -> None:
+        """Make ``new_owner`` the owner of ``owner``'s collections (a user has few);
+        one whose name the new owner already uses stays behind."""
         with database_errors(self.store):
             for doc in list(self.collections.find({"owner": owner}, {"_id": 1})):
-                try:
-                    result = self.collections.update_one(
+                with contextlib.suppress(DuplicateKeyError):
+                    self.collections.update_one(
                         {"_id": doc["_id"], "owner": owner}, {"$set": {"owner": new_owner}}
                     )
-                except DuplicateKeyError:
-                    continue
-                moved += result.modified_count
-        return moved

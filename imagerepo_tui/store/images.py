@@ -458,24 +458,32 @@ class ImageStore:
         with database_errors(self.store):
             return self.images.count_documents({"owner": owner})
 
-    def give_away(self, owner: str, new_owner: str) -> int:
-        """Make ``new_owner`` the owner of all of ``owner``'s images; returns how many.
+    def give_away(self, owner: str, new_owner: str) -> None:
+        """Make ``new_owner`` the owner of ``owner``'s images: two bulk updates (the
+        first account adopting a whole library must not take a round trip per image).
 
-        Images whose bytes the new owner already has stay behind (duplicates are
-        unique per owner); the caller reports them."""
-        moved = 0
+        Only if the new owner already has some of the same bytes (duplicates are
+        unique per owner) does it go one image at a time; those stay behind for the
+        caller to report."""
         with database_errors(self.store):
-            for doc in self.images.find({"owner": owner}, {"audience": 1}).batch_size(500):
-                audience = new_owner if doc.get("audience") == owner else doc.get("audience")
-                try:
-                    result = self.images.update_one(
-                        {"_id": doc["_id"], "owner": owner},
-                        {"$set": {"owner": new_owner, "audience": audience}},
-                    )
-                except DuplicateKeyError:
-                    continue
-                moved += result.modified_count
-        return moved
+            try:
+                # Private and trashed ones are seen by their owner; public ones stay public.
+                self.images.update_many(
+                    {"owner": owner, "audience": owner},
+                    {"$set": {"owner": new_owner, "audience": new_owner}},
+                )
+                self.images.update_many({"owner": owner}, {"$set": {"owner": new_owner}})
+            except DuplicateKeyError:
+                self._give_away_one_by_one(owner, new_owner)
+
+    def _give_away_one_by_one(self, owner: str, new_owner: str) -> None:
+        for doc in self.images.find({"owner": owner}, {"audience": 1}).batch_size(500):
+            audience = new_owner if doc.get("audience") == owner else doc.get("audience")
+            with contextlib.suppress(DuplicateKeyError):
+                self.images.update_one(
+                    {"_id": doc["_id"], "owner": owner},
+                    {"$set": {"owner": new_owner, "audience": audience}},
+                )
 
     # -- writes -------------------------------------------------------------------------
 
