@@ -281,6 +281,11 @@ class ImageRepository:
         self._me()
         return [UserInfo.from_document(doc) for doc in self._users.all()]
 
+    def user(self, name: str) -> UserInfo:
+        """The account called ``name`` (any case); ``NotFoundError`` if none."""
+        self._me()
+        return UserInfo.from_document(self._user_named(name))
+
     def _user_named(self, name: str) -> dict[str, Any]:
         doc = self._users.by_name_key(accounts.name_key(name))
         if doc is None:

@@ -19,7 +19,7 @@ from rich.text import Text
 from imagerepo_tui import accounts
 from imagerepo_tui.cli.output import Output, UsageError
 from imagerepo_tui.config import Settings
-from imagerepo_tui.errors import ImageRepoError
+from imagerepo_tui.errors import ImageRepoError, NotFoundError
 from imagerepo_tui.records import UserInfo
 from imagerepo_tui.repository import ImageRepository
 from imagerepo_tui.textsafe import visible
@@ -128,8 +128,11 @@ def _require_admin(repo: ImageRepository, what: str) -> None:
 
 
 def _known(repo: ImageRepository, name: str) -> bool:
-    key = accounts.name_key(name)
-    return any(accounts.name_key(user.name) == key for user in repo.list_users())
+    try:
+        repo.user(name)
+    except NotFoundError:
+        return False
+    return True
 
 
 def cmd_user(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None:
@@ -139,9 +142,10 @@ def cmd_user(repo: ImageRepository, args: argparse.Namespace, out: Output) -> No
         users = repo.list_users() if repo.has_accounts else []
         if out.as_json:
             out.json([user.to_json() for user in users])
-        elif not users:
+            return
+        if not users:
             out.note("no accounts yet: imagerepo-tui user add NAME")
-        for user in users if not out.as_json else ():
+        for user in users:
             out.line(_user_line(user, repo.current_user))
         return
     if action == "add":
