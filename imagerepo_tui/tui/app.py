@@ -29,10 +29,11 @@ from imagerepo_tui.errors import (
 from imagerepo_tui.tui.commands import ActionsProvider
 from imagerepo_tui.tui.keymap import load_keymap
 from imagerepo_tui.tui.screens.browse import BrowseScreen
-from imagerepo_tui.tui.screens.login import LoggedIn, LoginScreen
+from imagerepo_tui.tui.screens.login import LoginScreen
 from imagerepo_tui.tui.widgets.preview import GRAPHICS_CHOICES
 
 if TYPE_CHECKING:
+    from imagerepo_tui.records import UserInfo
     from imagerepo_tui.repository import ImageRepository
 
 log = logging.getLogger(__name__)
@@ -192,10 +193,10 @@ class ImageRepoApp(App[int]):
         notice = "The database was reconnected: log in again." if relogin else ""
         self.push_screen(LoginScreen(name, notice), self._logged_in)
 
-    def _logged_in(self, result: LoggedIn | None) -> None:
-        if result is None or self.repository is None:
+    def _logged_in(self, user: UserInfo | None) -> None:
+        if user is None or self.repository is None:
             return
-        self.user_name = result.user.name
+        self.user_name = user.name
         self.browse.on_repository(self.repository)
 
     def _connect_failed(self, error: BaseException) -> None:

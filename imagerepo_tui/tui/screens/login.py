@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -31,15 +30,8 @@ if TYPE_CHECKING:
     from imagerepo_tui.tui.app import ImageRepoApp
 
 
-@dataclass(frozen=True)
-class LoggedIn:
-    """What the screen returns: who logged in."""
-
-    user: UserInfo
-
-
-class LoginScreen(Screen[LoggedIn]):
-    """User name and password; dismissed with ``LoggedIn`` once the core accepts them."""
+class LoginScreen(Screen[UserInfo]):
+    """User name and password; dismissed with the user once the core accepts them."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.quit", "Quit", id="login.quit"),
@@ -133,7 +125,7 @@ class LoginScreen(Screen[LoggedIn]):
             self._call(self._failed, "Logging in failed unexpectedly.")
             report_error_from_thread(self.app, error)
         else:
-            self._call(self._succeeded, LoggedIn(user))
+            self._call(self._succeeded, user)
 
     def _call(self, callback: Callable[..., None], *args: object) -> None:
         with contextlib.suppress(RuntimeError):  # the app is closing
@@ -145,10 +137,10 @@ class LoginScreen(Screen[LoggedIn]):
         self.password_input.focus()
         self.say(message, error=True)
 
-    def _succeeded(self, result: LoggedIn) -> None:
+    def _succeeded(self, user: UserInfo) -> None:
         self.busy = False
         self.password_input.value = ""
-        self.dismiss(result)
+        self.dismiss(user)
 
     def reconnected(self) -> None:
         """The database came back (and with it a fresh repository): say so."""
