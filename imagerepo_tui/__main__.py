@@ -1,3 +1,3 @@
-from imagerepo_tui.cli import main
+from imagerepo_tui.cli import run
 
-raise SystemExit(main())
+run()

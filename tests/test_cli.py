@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import io
 import json
@@ -542,6 +543,31 @@ def test_end_to_end_exit_statuses(db_uri: str, tmp_path: Path) -> None:
     assert run_cli("--db", db_uri, "ls", "--limit", "x").returncode == 2
     assert run_cli("--db", db_uri, "delete", image_id).returncode == 2  # stdin: not a tty
     assert run_cli("--db", db_uri, "info", image_id).returncode == 0
+
+
+def test_ls_into_a_reader_that_leaves_early_exits_quietly(
+    db_uri: str, tmp_path: Path, repo
+) -> None:
+    """`imagerepo-tui ls | head -1`: the command ends with status 0 and no traceback,
+    also from the installed entry point's final flush of what is still buffered."""
+    for seed in range(12):
+        repo.upload(write(tmp_path / f"p{seed}.jpg", jpeg_bytes(seed=seed)))
+    reader, writer = os.pipe()
+    fcntl.fcntl(writer, fcntl.F_SETPIPE_SZ, 4096)  # 12 rows of JSON overflow it
+    process = subprocess.Popen(
+        [sys.executable, "-m", "imagerepo_tui", "--db", db_uri, "ls", "--json"],
+        stdin=subprocess.DEVNULL,
+        stdout=writer,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(writer)
+    with os.fdopen(reader, "rb") as head:
+        assert head.readline().startswith(b"[")
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert_no_traceback(err)
+    assert "Exception ignored" not in err
 
 
 def test_end_to_end_delete_asks_on_a_real_terminal(db_uri: str, tmp_path: Path) -> None:

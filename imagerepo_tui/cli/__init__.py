@@ -8,10 +8,12 @@ progress go to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from imagerepo_tui.cli.output import Output, UsageError
 from imagerepo_tui.cli.parser import build_parser
@@ -58,7 +60,7 @@ def _commands() -> dict[str, Command]:
     }
 
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "run"]
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -127,3 +129,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `imagerepo-tui ls | head`: the reader left; that is not an error.
         sys.stderr.close()
         return EXIT_OK
+
+
+def run() -> NoReturn:
+    """The installed command: ``main``, then an exit without the interpreter's teardown.
+
+    pymongo's exit handler joins its monitor threads, and a monitor waiting on the
+    server notices the close only at its next 0.5 s poll: half a second added to
+    every command and to quitting the TUI. By the time ``main`` returns, the
+    repository is closed and every file it wrote is closed, so only the standard
+    streams are left to flush.
+    """
+    code = main()
+    # The reader of `ls | head` may have left, and stderr is closed after that.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            stream.flush()
+    os._exit(code)
