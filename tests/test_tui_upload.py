@@ -17,6 +17,7 @@ from imagerepo_tui.tui.screens.modals import ConfirmScreen
 from imagerepo_tui.tui.screens.upload import ImageTree, UploadPickerScreen, UploadScreen
 from imagerepo_tui.tui.widgets.gallery import Gallery
 from tests.sample_images import jpeg_bytes, photo_folder, write
+from tests.support import assert_no_orphans
 from tests.tui_support import ready, run_app_test, settle, shown_text, wait_for
 
 
@@ -125,3 +126,32 @@ def test_parse_pasted_paths_forms(tmp_path: Path):
     assert parse_pasted_paths(str(spaced)) == [spaced]  # bare, with spaces
     assert parse_pasted_paths("file://elsewhere/etc/passwd") == []
     assert parse_pasted_paths("hello world") == []
+
+
+def test_quitting_during_an_upload_finishes_the_files_under_way(
+    settings: Settings, repo: ImageRepository, raw_db: Any, tmp_path: Path
+):
+    """The batch stops, but files already being written are completed before the
+    repository closes: no half-written upload, no claim left for a later cleanup."""
+    paths = [
+        write(tmp_path / "many" / f"m{n:03}.jpg", jpeg_bytes(320, 240, seed=300 + n))
+        for n in range(80)
+    ]
+    apps: list[ImageRepoApp] = []
+
+    async def body(pilot: Pilot[Any], app: ImageRepoApp) -> None:
+        apps.append(app)
+        gallery = await ready(pilot, 0)
+        screen = UploadScreen(paths, recursive=False, gallery=gallery)
+        await app.push_screen(screen)
+        await wait_for(pilot, lambda: screen.counts["created"] >= 2, timeout=20)
+        assert app.writes.running == 1
+        app.exit()
+
+    run_app_test(settings, body, repo)
+    app = apps[0]
+    assert app.writes.wait_idle(30)
+    assert app.repository is None  # closed, after the last write
+    stored = raw_db["images"].count_documents({})
+    assert 2 <= stored < len(paths)  # stopped, not carried on to the end
+    assert_no_orphans(raw_db)

@@ -9,8 +9,10 @@ shown and retried, any other error becomes a notification — never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,6 +33,7 @@ from imagerepo_tui.tui.keymap import load_keymap
 from imagerepo_tui.tui.screens.browse import BrowseScreen
 from imagerepo_tui.tui.screens.login import LoginScreen
 from imagerepo_tui.tui.widgets.preview import GRAPHICS_CHOICES
+from imagerepo_tui.tui.writes import WritesInFlight
 
 if TYPE_CHECKING:
     from imagerepo_tui.records import UserInfo
@@ -40,6 +43,9 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = 3.0
 # While connected, a periodic ping notices a database that went away while idle.
 HEALTH_SECONDS = 15.0
+# How long quitting waits for writes under way (a file or two of an upload, say)
+# before leaving them to the next start's cleanup of abandoned uploads.
+WRITES_GRACE_SECONDS = 30.0
 RepositoryFactory = Callable[[Settings], "ImageRepository"]
 
 
@@ -91,6 +97,7 @@ class ImageRepoApp(App[int]):
         self.settings = settings
         self.graphics = graphics
         self.repository: ImageRepository | None = None
+        self.writes = WritesInFlight()
         self._factory = repository_factory or self._open_with_notices
         self._connecting = False
         self._retry_timer: Timer | None = None
@@ -254,6 +261,10 @@ class ImageRepoApp(App[int]):
             self.action_show_help_panel()
 
     def on_unmount(self) -> None:
+        # Writes still running use the repository until they finish.
+        self.writes.when_idle(self._close_repository)
+
+    def _close_repository(self) -> None:
         repository, self.repository = self.repository, None
         if repository is not None:
             try:
@@ -272,6 +283,22 @@ def make_app(
 
 
 def run_app(settings: Settings, graphics: str = "auto") -> int:
+    """Run the TUI until it quits, then wait only for writes under way.
+
+    The app gets a loop of its own: ``asyncio.run`` would wait at the end for every
+    worker thread, reads included, and a count of a large library can take seconds
+    after the screen is gone. Such reads die with the process (``cli.run`` exits
+    without joining threads).
+    """
     app = make_app(settings, graphics=graphics)
-    result = app.run()
+    loop = asyncio.new_event_loop()
+    try:
+        result = app.run(loop=loop)
+        if app.writes.running:
+            sys.stderr.write("finishing the changes under way…\n")
+            sys.stderr.flush()
+        if not app.writes.wait_idle(WRITES_GRACE_SECONDS):
+            sys.stderr.write("gave up waiting; the next start cleans up what was cut short\n")
+    finally:
+        loop.close()
     return result if isinstance(result, int) else 0

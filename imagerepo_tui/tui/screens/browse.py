@@ -294,7 +294,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
 
     @work(thread=True, group="change", exit_on_error=False)
     def _delete(self, info: ImageInfo, purge: bool) -> None:
-        with report_errors(self.app):
+        with self.app.writes.writing(), report_errors(self.app):  # type: ignore[attr-defined]
             repository = self.app.repository
             if repository is None:
                 raise DatabaseUnavailableError("the database is not connected")
@@ -322,7 +322,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
 
     @work(thread=True, group="change", exit_on_error=False)
     def _edit(self, info: ImageInfo, changes: dict[str, object]) -> None:
-        with report_errors(self.app):
+        with self.app.writes.writing(), report_errors(self.app):  # type: ignore[attr-defined]
             updated = self.app.repository.edit(info.id, **changes)  # type: ignore[union-attr,arg-type]
             self.app.call_from_thread(self._changed, updated, "Saved")
 
@@ -339,7 +339,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
 
     @work(thread=True, group="change", exit_on_error=False)
     def _share(self, info: ImageInfo, public: bool) -> None:
-        with report_errors(self.app):
+        with self.app.writes.writing(), report_errors(self.app):  # type: ignore[attr-defined]
             repository = self.app.repository
             if repository is None:
                 raise DatabaseUnavailableError("the database is not connected")
@@ -393,7 +393,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
 
     @work(thread=True, group="change", exit_on_error=False)
     def _replace(self, info: ImageInfo, path: Path) -> None:
-        with report_errors(self.app):
+        with self.app.writes.writing(), report_errors(self.app):  # type: ignore[attr-defined]
             updated = self.app.repository.replace_content(info.id, path)  # type: ignore[union-attr]
             self.app.call_from_thread(self._changed, updated, "Replaced the content of")
 

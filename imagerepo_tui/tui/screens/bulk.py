@@ -75,7 +75,10 @@ class BulkScreen(ModalScreen[BulkOutcome]):
     @work(thread=True, exclusive=True, group="bulk", exit_on_error=False)
     def _run(self) -> None:
         job = self.job
-        with report_errors(self.app, on_error=lambda: self._finished(stopped=True)):
+        with (
+            self.app.writes.writing(),  # type: ignore[attr-defined]
+            report_errors(self.app, on_error=lambda: self._finished(stopped=True)),
+        ):
             repository: ImageRepository | None = self.app.repository  # type: ignore[attr-defined]
             if repository is None:
                 raise DatabaseUnavailableError("the database is not connected")

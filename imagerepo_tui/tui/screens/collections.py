@@ -180,7 +180,7 @@ class CollectionsScreen(ModalScreen[CollectionChoice | None]):
     def _change(
         self, change: Callable[[ImageRepository], Any], highlight: str | None, message: str
     ) -> None:
-        with report_errors(self.app):
+        with self.app.writes.writing(), report_errors(self.app):  # type: ignore[attr-defined]
             change(self._repository())
             self.app.call_from_thread(self.notify, visible(message), markup=False)
             self.app.call_from_thread(self._load, highlight)

@@ -169,7 +169,10 @@ class ExportScreen(ModalScreen[Path | None]):
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def _export(self, folder: Path, force: bool) -> None:
         repository = self.app.repository  # type: ignore[attr-defined]
-        with report_errors(self.app, on_error=lambda: self._say("")):
+        with (
+            self.app.writes.writing(),  # type: ignore[attr-defined]
+            report_errors(self.app, on_error=lambda: self._say("")),
+        ):
             if repository is None:
                 self.app.call_from_thread(self._failed, "The database is not connected.")
                 return

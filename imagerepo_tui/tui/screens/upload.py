@@ -304,7 +304,10 @@ class UploadScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="upload", exit_on_error=False)
     def _upload(self) -> None:
-        with report_errors(self.app, on_error=lambda: self._finished(failed=True)):
+        with (
+            self.app.writes.writing(),  # type: ignore[attr-defined]
+            report_errors(self.app, on_error=lambda: self._finished(failed=True)),
+        ):
             entries = self._entries()
             total = sum(entry.size for entry in entries)
             self.app.call_from_thread(self._started, len(entries), total)
