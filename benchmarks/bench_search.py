@@ -20,7 +20,7 @@ from typing import Any
 from pymongo import DESCENDING, MongoClient
 from pymongo.errors import OperationFailure
 
-from benchmarks.library import ensure_gridfs_indexes, fill
+from benchmarks.library import fill
 from benchmarks.photos import CACHE
 from benchmarks.timing import median_seconds
 from imagerepo_tui.config import Settings
@@ -119,9 +119,6 @@ def ensure_library(count: int, db_uri: str | None) -> tuple[str, ImageRepository
         # fill() opened and closed its own repository, which closes the process's one
         # mongoengine connection: open ours again.
         repo = ImageRepository.open(repo.settings)
-    client: MongoClient = MongoClient(uri)
-    ensure_gridfs_indexes(client.get_default_database())  # libraries filled before it did
-    client.close()
     return uri, repo
 
 

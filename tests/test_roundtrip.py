@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from gridfs import GridFSBucket
 
 from imagerepo_tui.repository import ImageRepository, find_upload_files
-from tests.sample_images import photo_folder
+from imagerepo_tui.store.images import GRIDFS_CHUNK_BYTES, write_gridfs_file
+from tests.sample_images import jpeg_bytes, photo_folder, write
 
 EXPECTED = {
     # kind: (format, width, height) with EXIF orientation applied
@@ -57,3 +64,52 @@ def test_duplicate_bytes_are_stored_once(repo: ImageRepository, tmp_path: Path, 
     assert second.image.id == first.image.id
     assert raw_db["images"].count_documents({}) == 1
     assert raw_db["fs.files"].count_documents({}) == 1
+
+
+def test_originals_are_standard_gridfs_files(
+    repo: ImageRepository, tmp_path: Path, raw_db: Any
+) -> None:
+    """Written without GridFSBucket, originals are still what any GridFS reader
+    (mongofiles, another driver) expects, in a bucket with GridFS's own indexes."""
+    data = jpeg_bytes(2000, 1500, seed=5)
+    assert len(data) > 2 * GRIDFS_CHUNK_BYTES
+    result = repo.upload(write(tmp_path / "big.jpg", data))
+    assert result.image is not None
+    file_id = raw_db["images"].find_one({"_id": ObjectId(result.image.id)})["file_id"]
+    assert GridFSBucket(raw_db).open_download_stream(file_id).read() == data
+    files_doc = raw_db["fs.files"].find_one({"_id": file_id})
+    assert files_doc["filename"] == "big.jpg"
+    assert files_doc["metadata"] == {
+        "contentType": "image/jpeg",
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    chunk_indexes = raw_db["fs.chunks"].index_information()
+    assert chunk_indexes["files_id_1_n_1"]["key"] == [("files_id", 1), ("n", 1)]
+    assert chunk_indexes["files_id_1_n_1"]["unique"]
+    assert "filename_1_uploadDate_1" in raw_db["fs.files"].index_information()
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        0,
+        1,
+        GRIDFS_CHUNK_BYTES - 1,
+        GRIDFS_CHUNK_BYTES,
+        GRIDFS_CHUNK_BYTES + 1,
+        3 * GRIDFS_CHUNK_BYTES,
+    ],
+)
+def test_gridfs_files_are_laid_out_as_gridfsbucket_lays_them_out(raw_db: Any, size: int) -> None:
+    data = os.urandom(size)
+    ours = ObjectId()
+    write_gridfs_file(raw_db, ours, "a.bin", data, {"contentType": "x/y"})
+    theirs = GridFSBucket(raw_db).upload_from_stream("a.bin", data, metadata={"contentType": "x/y"})
+
+    def layout(file_id: ObjectId) -> tuple[dict[str, Any], list[tuple[int, bytes]]]:
+        files_doc = raw_db["fs.files"].find_one({"_id": file_id}, {"_id": 0, "uploadDate": 0})
+        chunks = raw_db["fs.chunks"].find({"files_id": file_id}).sort("n", 1)
+        return files_doc, [(chunk["n"], bytes(chunk["data"])) for chunk in chunks]
+
+    assert layout(ours) == layout(theirs)
+    assert GridFSBucket(raw_db).open_download_stream(ours).read() == data
