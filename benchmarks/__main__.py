@@ -7,7 +7,7 @@ built once and cached under benchmarks/.data.
 
     python -m benchmarks [--quick] [--only import,search,tui]
 
-``--quick`` uses smaller sizes (5 photos, one round; a 10,000-image search library;
+``--quick`` uses smaller sizes (5 photos, one round; 10,000-image libraries;
 3 spawns per start-up figure) to check that everything works, not for the README.
 """
 
@@ -20,7 +20,10 @@ import time
 
 SECTIONS: dict[str, tuple[list[str], list[str]]] = {
     # name: (full-size arguments, --quick arguments)
-    "import": (["--count", "20", "--rounds", "2"], ["--count", "5", "--rounds", "1"]),
+    "import": (
+        ["--count", "20", "--rounds", "2", "--into-library", "100000"],
+        ["--count", "5", "--rounds", "1", "--into-library", "10000", "--into-count", "2"],
+    ),
     "search": (["--count", "100000"], ["--count", "10000"]),
     "tui": (["--count", "10000", "--runs", "7"], ["--count", "10000", "--runs", "3"]),
 }

@@ -8,7 +8,11 @@ requires. The app keeps a few files in flight at once, so a second baseline does
 plain GridFS uploads from two threads too. Each round writes into fresh databases,
 because the embedded server slows down as its store grows.
 
-    python -m benchmarks.bench_import [--count 20] [--rounds 2]
+A last measure uploads a few of the photos into the large cached search library
+(``--into-library``, built once like ``bench_search`` builds it), where what a
+write costs beside the library's size shows; what it added is removed afterwards.
+
+    python -m benchmarks.bench_import [--count 20] [--rounds 2] [--into-library 100000]
 """
 
 from __future__ import annotations
@@ -22,13 +26,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bson import ObjectId
 from gridfs import GridFSBucket
 from pymongo import MongoClient
 
+from benchmarks.bench_search import ensure_library
 from benchmarks.photos import CACHE, make_photo_folder
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository, find_upload_files
 from imagerepo_tui.store.embedded import read_state
+from imagerepo_tui.store.images import GRIDFS_CHUNK_BYTES as CHUNK
 
 
 def timed(work: Callable[[], object]) -> float:
@@ -46,6 +53,23 @@ def raw_upload(client: MongoClient, db_name: str, photos: list[Path], threads: i
 
     with ThreadPoolExecutor(threads) as pool:
         return list(pool.map(one, photos))
+
+
+def raw_inserts(client: MongoClient, db_name: str, photos: list[Path]) -> None:
+    """The same GridFS documents written with plain inserts: no per-file check of
+    whether the bucket is empty, which GridFSBucket makes and the app does not. The
+    floor under any GridFS upload to this server."""
+    db = client[db_name]
+    for path in photos:
+        data = path.read_bytes()
+        file_id = ObjectId()
+        db["fs.chunks"].insert_many(
+            {"files_id": file_id, "n": n, "data": data[offset : offset + CHUNK]}
+            for n, offset in enumerate(range(0, len(data), CHUNK))
+        )
+        db["fs.files"].insert_one(
+            {"_id": file_id, "length": len(data), "chunkSize": CHUNK, "filename": path.name}
+        )
 
 
 def raw_download(client: MongoClient, db_name: str, ids: list, folder: Path) -> None:
@@ -86,12 +110,13 @@ def cli_upload(uri: str, folder: Path) -> None:
 def run_round(
     client: MongoClient, base: str, photos: list[Path], folder: Path, out: Path, number: int
 ) -> dict[str, float]:
-    names = {kind: f"{kind}_{number}" for kind in ("raw", "raw2", "app", "cli")}
+    names = {kind: f"{kind}_{number}" for kind in ("raw", "raw2", "inserts", "app", "cli")}
     raw_ids: list = []
     app_ids: list[str] = []
     times = {
         "raw up": timed(lambda: raw_ids.extend(raw_upload(client, names["raw"], photos, 1))),
         "raw up 2 threads": timed(lambda: raw_upload(client, names["raw2"], photos, 2)),
+        "raw inserts": timed(lambda: raw_inserts(client, names["inserts"], photos)),
         "app up": timed(lambda: app_ids.extend(app_upload(base + names["app"], folder))),
         "cli up": timed(lambda: cli_upload(base + names["cli"], folder)),
         "raw down": timed(lambda: raw_download(client, names["raw"], raw_ids, out / "raw")),
@@ -102,14 +127,56 @@ def run_round(
     return times
 
 
+def into_library(size: int, photos: list[Path], folder: Path) -> dict[str, float]:
+    """Upload ``photos`` (all in ``folder``) into the cached ``size``-image library,
+    plainly and through the app, then take both out again."""
+    uri, repo = ensure_library(size, None)
+    repo.close()  # app_upload opens its own: one mongoengine connection per process
+    client: MongoClient = MongoClient(uri, journal=True)
+    db = client.get_default_database()
+    raw_ids: list = []
+    app_ids: list[str] = []
+    try:
+        times = {
+            "raw into": timed(lambda: raw_ids.extend(raw_upload(client, db.name, photos, 1))),
+            "app into": timed(lambda: app_ids.extend(app_upload(uri, folder))),
+        }
+    finally:
+        bucket = GridFSBucket(db)
+        for file_id in raw_ids:
+            bucket.delete(file_id)
+        repo = ImageRepository.open(Settings(db_uri=uri))
+        for image_id in app_ids:
+            repo.delete(image_id)
+            repo.purge(image_id)
+        repo.close()
+        client.close()
+    return times
+
+
+def print_row(label: str, seconds: float, files: int, megabytes: float, baseline: float) -> None:
+    print(
+        f"{label:<38}{seconds:>9.2f}{files / seconds:>9.1f}"
+        f"{megabytes / seconds:>8.1f}{baseline / seconds:>8.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--into-library",
+        type=int,
+        default=100_000,
+        help="size of the library the last measure uploads into (0 skips it)",
+    )
+    parser.add_argument("--into-count", type=int, default=5, help="photos it uploads")
     args = parser.parse_args()
     cached = make_photo_folder(CACHE / "photos12mp", args.count)[: args.count]
     megabytes = sum(p.stat().st_size for p in cached) / 1e6
     rounds: list[dict[str, float]] = []
+    best: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         work = Path(tmp)
         folder = work / "photos"
@@ -122,9 +189,15 @@ def main() -> None:
         client: MongoClient = MongoClient(base, journal=True, directConnection=True)
         for number in range(args.rounds):
             rounds.append(run_round(client, base, photos, folder, work / f"out{number}", number))
+        best = {key: min(r[key] for r in rounds) for key in rounds[0]}
         client.close()
         starter.close()
-    best = {key: min(r[key] for r in rounds) for key in rounds[0]}
+        if args.into_library:
+            few = folder.parent / "few"
+            few.mkdir()
+            for path in photos[: args.into_count]:
+                (few / path.name).write_bytes(path.read_bytes())
+            best |= into_library(args.into_library, sorted(few.iterdir()), few)
     print(
         f"{len(photos)} JPEGs of 12 MP, {megabytes:.1f} MB, best of {args.rounds} rounds, "
         "embedded SecantusDB, journaled writes\n"
@@ -133,16 +206,25 @@ def main() -> None:
     for label, key, baseline in (
         ("raw GridFSBucket upload (baseline)", "raw up", "raw up"),
         ("raw GridFSBucket upload, 2 threads", "raw up 2 threads", "raw up"),
+        ("raw inserts of the same chunks", "raw inserts", "raw up"),
         ("app upload (repository)", "app up", "raw up"),
         ("app upload (CLI process, -r)", "cli up", "raw up"),
         ("raw GridFSBucket download (baseline)", "raw down", "raw down"),
         ("app download (export to files)", "app down", "raw down"),
     ):
-        seconds = best[key]
-        print(
-            f"{label:<38}{seconds:>9.2f}{len(photos) / seconds:>9.1f}"
-            f"{megabytes / seconds:>8.1f}{best[baseline] / seconds:>8.2f}"
+        print_row(label, best[key], len(photos), megabytes, best[baseline])
+    if "app into" in best:
+        few = cached[: args.into_count]
+        few_mb = sum(p.stat().st_size for p in few) / 1e6
+        print(f"\ninto the {args.into_library:,}-image library, {len(few)} of the photos, once:")
+        print_row(
+            "raw GridFSBucket upload (baseline)",
+            best["raw into"],
+            len(few),
+            few_mb,
+            best["raw into"],
         )
+        print_row("app upload (repository)", best["app into"], len(few), few_mb, best["raw into"])
     print(
         "\nratio = baseline seconds / measured seconds (1.0 = as fast as plain GridFS, "
         "higher is faster)"
