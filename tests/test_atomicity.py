@@ -4,8 +4,8 @@ GridFS bytes, and a retry succeeds. Failures are injected by the real server's
 
 The commands one upload sends, in order (checked by ``test_the_command_sequence``):
 insert gridfs_claims, insert fs.chunks, insert fs.files, findAndModify counters,
-insert images; a content update: findAndModify gridfs_claims (x2), findAndModify
-images, then delete fs.files / fs.chunks of the old bytes; a purge: delete images,
+insert images; a content update: findAndModify gridfs_claims (x2), update images,
+then delete fs.files / fs.chunks of the old bytes; a purge: delete images,
 delete fs.files, delete fs.chunks (a purge; delete moves to the trash).
 """
 
@@ -49,7 +49,7 @@ class _Recorder(monitoring.CommandListener):
         self.commands: list[tuple[str, str]] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name in ("insert", "findAndModify", "delete"):
+        if event.command_name in ("insert", "findAndModify", "update", "delete"):
             self.commands.append((event.command_name, event.command[event.command_name]))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
@@ -89,10 +89,10 @@ def test_the_command_sequence(settings, tmp_path: Path) -> None:
     ]
     assert upload[0] == ("findAndModify", "gridfs_claims")  # mongoengine's save()
     assert upload[1] == ("insert", "gridfs_claims")
-    assert [c for c in replace if c[0] == "findAndModify"] == [
+    assert [c for c in replace if c[0] in ("findAndModify", "update")] == [
         ("findAndModify", "gridfs_claims"),
         ("findAndModify", "gridfs_claims"),
-        ("findAndModify", "images"),
+        ("update", "images"),
     ]
     assert [c for c in replace if c[0] == "delete" and c[1] != "gridfs_claims"] == [
         ("delete", "fs.files"),
@@ -219,8 +219,8 @@ def stored(repo: ImageRepository, tmp_path: Path) -> tuple[str, Path]:
     ("command", "skip", "how"),
     [
         pytest.param("insert", 1, NOT_RETRYABLE, id="new-chunks-refused"),
-        pytest.param("findAndModify", 2, NOT_RETRYABLE, id="image-update-refused"),
-        pytest.param("findAndModify", 2, CUT, id="image-update-connection-cut"),
+        pytest.param("update", 0, NOT_RETRYABLE, id="image-update-refused"),
+        pytest.param("update", 0, CUT, id="image-update-connection-cut"),
         pytest.param("delete", 1, NOT_RETRYABLE, id="old-files-delete-refused"),
         pytest.param("delete", 2, CUT, id="old-chunks-delete-connection-cut"),
     ],

@@ -604,12 +604,10 @@ class ImageStore:
             old_file = current["file_id"]
             self._claim(old_file)
             try:
-                updated = self.images.find_one_and_update(
+                updated = self._update_and_read(
                     # Only if nobody replaced it meanwhile: never lose their new bytes.
                     {"_id": image_id, "file_id": old_file, "owner": owner},
                     {"$set": {**fields, "file_id": new_file, "updated_at": utc_now()}},
-                    projection=LIST_PROJECTION,
-                    return_document=ReturnDocument.AFTER,
                 )
             except DuplicateKeyError:
                 self._discard_quietly(new_file)
@@ -634,6 +632,19 @@ class ImageStore:
         self._discard_quietly(old_file)
         return updated
 
+    def _update_and_read(
+        self, criteria: dict[str, Any], update: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Update the one image ``criteria`` picks by ``_id``; its document afterwards,
+        or None if nothing matched. Not ``find_one_and_update``: the embedded server
+        answers findAndModify by reading the whole collection (2.5 s per edit at
+        100,000 images) but an update by ``_id`` through the index (5 ms). A change
+        landing between the two steps shows in the document read, as it would a moment
+        later anyway."""
+        if self.images.update_one(criteria, update).matched_count == 0:
+            return None
+        return self.images.find_one({"_id": criteria["_id"]}, LIST_PROJECTION)
+
     def update_fields(
         self,
         image_id: ObjectId,
@@ -647,12 +658,7 @@ class ImageStore:
         if unset:
             update["$unset"] = dict.fromkeys(unset, "")
         with database_errors(self.store):
-            updated = self.images.find_one_and_update(
-                {"_id": image_id, "owner": owner},
-                update,
-                projection=LIST_PROJECTION,
-                return_document=ReturnDocument.AFTER,
-            )
+            updated = self._update_and_read({"_id": image_id, "owner": owner}, update)
         if updated is None:
             raise NotFoundError(f"no image with id {image_id}")
         return updated
