@@ -94,6 +94,9 @@ class Image(Document):
             # user that someone else holds the same bytes.
             {"fields": ["owner", "sha256"], "unique": True},
             {"fields": ["file_id"], "unique": True},
+            # Deleting a collection finds its members among every owner's images,
+            # trashed or not: without this, a scan (6.7 s at 100,000 images).
+            {"fields": ["collections"]},
             # Ids and id prefixes are resolved among the images a user may see.
             {"fields": ["audience", "_id"]},
             # The embedded server uses an index only when the whole filter fits its
