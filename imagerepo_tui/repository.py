@@ -94,6 +94,7 @@ UPGRADE_NOTICE = (
     "minutes for a large library"
 )
 MIN_ID_PREFIX = 6
+FULL_ID_LENGTH = 24
 PAGE_SIZE = 200
 _ID_TEXT = re.compile(r"[0-9a-f]{6,24}")
 # Files in flight during an upload: enough to overlap decoding with writes and keep
@@ -358,6 +359,11 @@ class ImageRepository:
                 f"{visible(text)!r} is not an image id (24 hex characters, or a unique "
                 f"prefix of at least {MIN_ID_PREFIX})"
             )
+        if len(wanted) == FULL_ID_LENGTH:
+            oid = self._images.visible_id(wanted, self._audiences())
+            if oid is None:
+                raise NotFoundError(f"no image with id {wanted}")
+            return oid
         matches = self._images.ids_with_prefix(wanted, limit=2, audiences=self._audiences())
         if not matches:
             raise NotFoundError(f"no image with id {wanted}")

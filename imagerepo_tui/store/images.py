@@ -313,6 +313,14 @@ class ImageStore:
             raise NotFoundError(f"no image with id {image_id}")
         return doc
 
+    def visible_id(self, hex_id: str, audiences: Sequence[str]) -> ObjectId | None:
+        """The id of a full 24-hex id's image if these audiences may see it: one
+        lookup by ``_id``, where a prefix takes a range scan per audience."""
+        oid = ObjectId(hex_id)
+        with database_errors(self.store):
+            doc = self.images.find_one({"_id": oid}, {"audience": 1})
+        return oid if doc is not None and doc.get("audience") in audiences else None
+
     def ids_with_prefix(
         self, hex_prefix: str, limit: int, audiences: Sequence[str]
     ) -> list[ObjectId]:
