@@ -1,4 +1,5 @@
-"""Run every benchmark in turn: import/export throughput, search latency, TUI feel.
+"""Run every benchmark in turn: import/export throughput, search latency, changes to
+one image, TUI feel.
 
 Each runs as its own process (fresh imports, caches and memory, as the benchmarks
 assume) with its output streamed as it comes; the command of each section is
@@ -25,6 +26,7 @@ SECTIONS: dict[str, tuple[list[str], list[str]]] = {
         ["--count", "5", "--rounds", "1", "--into-library", "10000", "--into-count", "2"],
     ),
     "search": (["--count", "100000"], ["--count", "10000"]),
+    "changes": (["--count", "100000"], ["--count", "10000"]),
     "tui": (["--count", "10000", "--runs", "7"], ["--count", "10000", "--runs", "3"]),
 }
 
