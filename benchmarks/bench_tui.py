@@ -42,70 +42,15 @@ from pymongo import DESCENDING, MongoClient
 from benchmarks.bench_search import AUDIENCES, VISIBLE, ensure_library
 from benchmarks.photos import CACHE, make_photo_folder
 from benchmarks.timing import median_seconds
+from benchmarks.tui_start import SIZE, START_MODES, hook_display
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository
 
-SIZE = (120, 40)
 PAGE_ROWS = 200  # what the gallery asks for (gallery.PAGE_ROWS)
 PREVIEW_PHOTOS = 3
 
 
 # -- children: each runs in its own process and writes JSON to the path it is given --
-
-
-def _hook_display(app_class: type, on_frame: Callable[[Any], None]) -> None:
-    """Call ``on_frame(app)`` after every frame the app composes for its driver."""
-    original = app_class._display
-
-    def _display(self: Any, screen: Any, renderable: Any) -> None:
-        original(self, screen, renderable)
-        if renderable is not None:
-            on_frame(self)
-
-    app_class._display = _display
-
-
-def _child_start(mode: str, data_dir: str, out: Path) -> None:
-    """``frame``: first frame of the app; ``page``: first frame showing the first
-    page of the gallery; ``minimal``: first frame of a minimal Textual app."""
-    if mode == "minimal":
-        from textual.app import App, ComposeResult
-        from textual.widgets import Static
-
-        class Minimal(App[None]):
-            def compose(self) -> ComposeResult:
-                yield Static("hello")
-
-        def first(app: Any) -> None:
-            out.write_text(json.dumps({"painted": time.time()}))
-            app.exit()
-
-        _hook_display(Minimal, first)
-        Minimal().run(headless=True, size=SIZE)
-        return
-
-    from imagerepo_tui.cli import main
-    from imagerepo_tui.tui.app import ImageRepoApp
-    from imagerepo_tui.tui.screens.browse import BrowseScreen
-    from imagerepo_tui.tui.widgets.gallery import Gallery
-
-    def ready(app: Any) -> bool:
-        if not isinstance(app.screen, BrowseScreen):
-            return False
-        if mode == "frame":
-            return True
-        gallery = app.screen.query_one(Gallery)
-        return gallery.loaded_once and gallery.rows.get(0) is not None
-
-    def on_frame(app: Any) -> None:
-        if not out.exists() and ready(app):
-            out.write_text(json.dumps({"painted": time.time()}))
-            app.exit()
-
-    _hook_display(ImageRepoApp, on_frame)
-    run = ImageRepoApp.run
-    ImageRepoApp.run = lambda self, **_: run(self, headless=True, size=SIZE)  # type: ignore[method-assign]
-    main(["--data-dir", data_dir, "--graphics", "halfcell"])
 
 
 async def _wait(predicate: Callable[[], object], timeout: float = 30) -> None:
@@ -131,7 +76,7 @@ def _child_browse(data_dir: str, out: Path, presses: dict[str, int]) -> None:
             loaded = gallery.rows.get(gallery.cursor) is not None
             frames.append((time.perf_counter(), gallery.cursor, loaded))
 
-    _hook_display(ImageRepoApp, on_frame)
+    hook_display(ImageRepoApp, on_frame)
 
     async def body() -> dict[str, Any]:
         app = make_app(Settings.from_env(data_dir=data_dir), graphics="halfcell")
@@ -197,7 +142,7 @@ def _child_preview(data_dir: str, out: Path) -> None:
         if isinstance(app.screen, BrowseScreen):
             frames.append((time.perf_counter(), app.screen.query_one(PreviewPane).shown))
 
-    _hook_display(ImageRepoApp, on_frame)
+    hook_display(ImageRepoApp, on_frame)
 
     async def body() -> dict[str, Any]:
         app = make_app(Settings.from_env(data_dir=data_dir), graphics="halfcell")
@@ -242,8 +187,11 @@ def _spawn(*args: str, timeout: float = 120) -> tuple[float, dict[str, Any]]:
         out = Path(temporary) / "out.json"
         env = {**os.environ, "IMAGEREPO_EMBEDDED_IDLE_SECONDS": "30"}
         started = time.time()
+        # Start-up children run from a module that imports nothing else: this one
+        # imports the driver and the repository, which would be timed in both.
+        module = "benchmarks.tui_start" if args[0] in START_MODES else "benchmarks.bench_tui"
         subprocess.run(
-            [sys.executable, "-m", "benchmarks.bench_tui", "--child", *args, "--out", str(out)],
+            [sys.executable, "-m", module, "--child", *args, "--out", str(out)],
             check=True,
             timeout=timeout,
             env=env,
@@ -330,9 +278,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         mode, *rest = args.child
-        if mode in ("minimal", "frame", "page"):
-            _child_start(mode, rest[0] if rest else "", args.out)
-        elif mode == "browse":
+        if mode == "browse":
             _child_browse(rest[0], args.out, {"j": 150, "pagedown": 40})
         elif mode == "preview":
             _child_preview(rest[0], args.out)
