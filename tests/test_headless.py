@@ -67,6 +67,31 @@ def test_a_cli_command_never_loads_textual(db_uri: str) -> None:
     assert done.stdout == "[]\n"
 
 
+def test_the_tui_starts_without_what_its_first_frame_does_not_need() -> None:
+    """What the TUI imports before its first frame, it imports in every start: the
+    database driver loads in the connecting worker, numpy (textual-image's optional
+    Sixel speed-up) not at all, the CLI's output and rarely used screens on first use."""
+    probe = (
+        "import json, sys\n"
+        "import imagerepo_tui.cli, imagerepo_tui.tui.app\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout))
+    assert "textual_image.widget" in loaded  # the probe does load the TUI
+    deferred = {
+        "numpy",
+        "pymongo",
+        "mongoengine",
+        "imagerepo_tui.repository",
+        "imagerepo_tui.cli.output",
+        "imagerepo_tui.tui.screens.upload",
+        "imagerepo_tui.tui.screens.login",
+    }
+    assert deferred.isdisjoint(loaded), deferred & loaded
+
+
 def _imported_roots(source: Path) -> set[str]:
     roots: set[str] = set()
     for node in ast.walk(ast.parse(source.read_text(), str(source))):

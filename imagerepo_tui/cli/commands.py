@@ -10,13 +10,8 @@ from typing import Any
 
 from rich.text import Text
 
-from imagerepo_tui.cli.output import (
-    Output,
-    UsageError,
-    info_table,
-    listing_line,
-    path_text,
-)
+from imagerepo_tui.cli.output import Output, info_table, listing_line, path_text
+from imagerepo_tui.cli.parser import UsageError
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
 from imagerepo_tui.query import QueryError
 from imagerepo_tui.repository import (

@@ -15,7 +15,8 @@ from imagerepo_tui.cli.commands import (
     require_confirmation,
     targets,
 )
-from imagerepo_tui.cli.output import Output, UsageError, collection_line, trash_line
+from imagerepo_tui.cli.output import Output, collection_line, trash_line
+from imagerepo_tui.cli.parser import UsageError
 from imagerepo_tui.repository import ImageRepository
 from imagerepo_tui.textsafe import visible
 

@@ -32,10 +32,6 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROGRESS_AFTER_S = 0.5
 
 
-class UsageError(Exception):
-    """A mistake in how the command was called: exit status 2."""
-
-
 def _console(stream: TextIO) -> Console:
     # markup/emoji/highlight off: nothing a file or user supplied is ever interpreted.
     return Console(file=stream, markup=False, emoji=False, highlight=False, soft_wrap=True)

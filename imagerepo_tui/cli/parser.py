@@ -6,6 +6,11 @@ import argparse
 
 from imagerepo_tui import __version__
 
+
+class UsageError(Exception):
+    """A mistake in how the command was called: exit status 2."""
+
+
 QUERY_HELP = (
     "search text, e.g. 'sunset tag:beach -tag:work taken:2021-05 size:>2mb sort:-size' "
     "(see the README's query language)"

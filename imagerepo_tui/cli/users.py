@@ -17,7 +17,8 @@ import sys
 from rich.text import Text
 
 from imagerepo_tui import accounts
-from imagerepo_tui.cli.output import Output, UsageError
+from imagerepo_tui.cli.output import Output
+from imagerepo_tui.cli.parser import UsageError
 from imagerepo_tui.config import Settings
 from imagerepo_tui.errors import ImageRepoError, NotFoundError
 from imagerepo_tui.records import UserInfo

@@ -31,7 +31,6 @@ from imagerepo_tui.errors import (
 from imagerepo_tui.tui.commands import ActionsProvider
 from imagerepo_tui.tui.keymap import load_keymap
 from imagerepo_tui.tui.screens.browse import BrowseScreen
-from imagerepo_tui.tui.screens.login import LoginScreen
 from imagerepo_tui.tui.widgets.preview import GRAPHICS_CHOICES
 from imagerepo_tui.tui.writes import WritesInFlight
 
@@ -188,6 +187,10 @@ class ImageRepoApp(App[int]):
 
     def _ask_login(self, *, relogin: bool) -> None:
         """Show the login screen (once); browsing starts when it returns."""
+        # Imported here: a library without accounts never needs it, and the first
+        # frame should not wait for it.
+        from imagerepo_tui.tui.screens.login import LoginScreen
+
         screen = next((s for s in self.screen_stack if isinstance(s, LoginScreen)), None)
         if screen is not None:
             screen.reconnected()
