@@ -1,5 +1,9 @@
 """Paging: small pages walk every match exactly once, in order, for every sort and
-both directions, across gaps in the upload sequence; iter_ids streams every match."""
+both directions, across gaps in the upload sequence; iter_ids streams every match.
+
+Each walk runs twice: with the paging strategies shaped for the embedded server's
+simple planner, and with those a real MongoDB gets (keyset paging with ``$or``
+bounds), so the real-MongoDB path is proven here too, where no mongod runs."""
 
 from __future__ import annotations
 
@@ -43,10 +47,15 @@ class Paged:
     def __init__(self, shared: Shared, ids: list[str]) -> None:
         self.shared = shared
         self.ids = ids  # in upload order, FILES[i] -> ids[i]
+        self.simple_planner = True
 
     @property
     def repo(self) -> ImageRepository:
-        return self.shared.connected()
+        repo = self.shared.connected()
+        # The strategy is chosen per server at connect; override it to walk the
+        # strategy a real MongoDB gets on this server (slower here, equally correct).
+        repo._store.simple_planner = self.simple_planner
+        return repo
 
     def live(self) -> list[dict[str, Any]]:
         return list(self.shared.raw["images"].find({"deleted_at": None}, {"thumbnail": 0}))
@@ -71,6 +80,14 @@ def paged(server_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             repo.delete(ids[index])
             repo.purge(ids[index])
         yield Paged(shared, ids)
+
+
+@pytest.fixture(params=[True, False], ids=["embedded-planner", "mongod-planner"])
+def paging(paged: Paged, request: pytest.FixtureRequest) -> Iterator[Paged]:
+    """The shared library, paged with either server's strategies."""
+    paged.simple_planner = request.param
+    yield paged
+    paged.simple_planner = True
 
 
 def test_the_fixture_has_gaps_and_ties(paged: Paged) -> None:
@@ -125,42 +142,42 @@ def walk(repo: ImageRepository, text: str, limit: int, oldest_first: bool) -> tu
 @pytest.mark.parametrize("oldest_first", [False, True])
 @pytest.mark.parametrize("limit", [1, 3])
 def test_pages_walk_every_match_once_in_order(
-    paged: Paged, text: str, oldest_first: bool, limit: int
+    paging: Paged, text: str, oldest_first: bool, limit: int
 ) -> None:
-    expected = expected_order(paged.live(), text, oldest_first)
-    found, pages = walk(paged.repo, text, limit, oldest_first)
+    expected = expected_order(paging.live(), text, oldest_first)
+    found, pages = walk(paging.repo, text, limit, oldest_first)
     assert found == expected
     assert pages in (len(expected) // limit + 1, -(-len(expected) // limit))
 
 
 @pytest.mark.parametrize("text", ["tag:even", "tag:even sort:-size", "tag:even sort:taken"])
 @pytest.mark.parametrize("oldest_first", [False, True])
-def test_pages_of_a_filtered_search(paged: Paged, text: str, oldest_first: bool) -> None:
-    docs = [doc for doc in paged.live() if "even" in doc["tag_keys"]]
-    found, _ = walk(paged.repo, text, 2, oldest_first)
+def test_pages_of_a_filtered_search(paging: Paged, text: str, oldest_first: bool) -> None:
+    docs = [doc for doc in paging.live() if "even" in doc["tag_keys"]]
+    found, _ = walk(paging.repo, text, 2, oldest_first)
     assert found == expected_order(docs, text, oldest_first)
-    assert len(found) == paged.repo.count(text) == 4
+    assert len(found) == paging.repo.count(text) == 4
 
 
-def test_trash_pages_most_recently_deleted_first(paged: Paged) -> None:
-    repo = paged.repo
+def test_trash_pages_most_recently_deleted_first(paging: Paged) -> None:
+    repo = paging.repo
     first = repo.list_page(trash=True, limit=1)
     second = repo.list_page(before=first.next_before, trash=True, limit=1)
-    assert [i.id for i in first.items + second.items] == [paged.ids[9], paged.ids[2]]
+    assert [i.id for i in first.items + second.items] == [paging.ids[9], paging.ids[2]]
     assert repo.list_page(before=second.next_before, trash=True, limit=1).items == []
 
 
-def test_iter_ids_streams_every_match(paged: Paged) -> None:
-    repo = paged.repo
-    live = {str(doc["_id"]) for doc in paged.live()}
+def test_iter_ids_streams_every_match(paging: Paged) -> None:
+    repo = paging.repo
+    live = {str(doc["_id"]) for doc in paging.live()}
     ids = list(repo.iter_ids())
     assert len(ids) == len(live) and set(ids) == live
     assert set(repo.iter_ids("tag:even")) == {
-        str(doc["_id"]) for doc in paged.live() if "even" in doc["tag_keys"]
+        str(doc["_id"]) for doc in paging.live() if "even" in doc["tag_keys"]
     }
-    assert set(repo.iter_ids(trash=True)) == {paged.ids[i] for i in TRASHED}
+    assert set(repo.iter_ids(trash=True)) == {paging.ids[i] for i in TRASHED}
     assert list(repo.iter_ids("tag:nothing")) == []
-    assert [i.id for i in repo.iter_images(limit=4)] == expected_order(paged.live(), "", False)[:4]
+    assert [i.id for i in repo.iter_images(limit=4)] == expected_order(paging.live(), "", False)[:4]
 
 
 def test_replaced_content_moves_in_the_taken_order(repo: ImageRepository, tmp_path: Path) -> None:
