@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -97,10 +98,14 @@ MIN_ID_PREFIX = 6
 FULL_ID_LENGTH = 24
 PAGE_SIZE = 200
 _ID_TEXT = re.compile(r"[0-9a-f]{6,24}")
-# Files in flight during an upload: enough to overlap decoding with writes and keep
-# both cores busy, few enough that memory stays small (each file is held whole).
-_UPLOAD_WORKERS = 3
-_UPLOAD_AHEAD = 6
+# An upload is two stages joined by futures: decoders (CPU: validating decode,
+# thumbnail, hash; Pillow releases the GIL) and writers (waiting on the server).
+# One pool doing both made the threads fall into step: all decoding while the
+# server idled, then all writing while the cores idled (measured: 1.71 s for 20
+# 12 MP files; two stages keep both busy). Files in flight stay few: each is held whole.
+_DECODERS = max(2, min(4, os.cpu_count() or 2))
+_WRITERS = 2
+_UPLOAD_AHEAD = _DECODERS + _WRITERS + 2
 
 
 def _label_in_input_order(
@@ -557,9 +562,9 @@ class ImageRepository:
     ) -> Iterator[UploadResult]:
         """Upload files, yielding each result in input order as soon as it is stored.
 
-        A few files are in flight at once, each read, hashed, decoded and written by a
-        worker thread: decoding overlaps the writes and the server gets concurrent
-        requests, which keeps both cores busy. Raises ``DatabaseUnavailableError``
+        A few files are in flight at once: decoder threads read, hash and decode
+        them while writer threads store the ones ready, so the cores decode while the
+        server writes. Raises ``DatabaseUnavailableError``
         (after yielding what was done) when the database goes away: stop the batch
         rather than wait out a timeout per file. Closing the iterator early cancels the
         files not yet started.
@@ -567,41 +572,56 @@ class ImageRepository:
         metadata = metadata or NewMetadata()
         self._images.cleanup_abandoned()
         pending: deque[tuple[FileEntry, Future[UploadResult] | None]] = deque()
+        started: list[Future[Any]] = []
         reported: set[str] = set()
         lost: list[DatabaseUnavailableError] = []
+        closed = threading.Event()
         source = iter(entries)
-        with ThreadPoolExecutor(max_workers=_UPLOAD_WORKERS, thread_name_prefix="upload") as pool:
+        with (
+            ThreadPoolExecutor(_DECODERS, thread_name_prefix="upload-decode") as decoders,
+            ThreadPoolExecutor(_WRITERS, thread_name_prefix="upload-write") as writers,
+        ):
             try:
                 while True:
                     while len(pending) < _UPLOAD_AHEAD:
                         entry = next(source, None)
                         if entry is None:
                             break
-                        job = (
-                            None
-                            if entry.error
-                            else pool.submit(self._upload_one, entry, metadata, lost)
-                        )
+                        job = None
+                        if not entry.error:
+                            prepared = decoders.submit(self._prepare, entry)
+                            job = writers.submit(
+                                self._store_when_ready, prepared, metadata, lost, closed
+                            )
+                            started += (prepared, job)
                         pending.append((entry, job))
                     if not pending:
                         return
                     entry, job = pending.popleft()
                     yield _label_in_input_order(self._result_of(entry, job), pending, reported)
+                    started = [future for future in started if not future.done()]
             finally:
-                for _, job in pending:
-                    if job is not None:
-                        job.cancel()
+                closed.set()
+                for future in started:
+                    future.cancel()
 
-    def _upload_one(
-        self, entry: FileEntry, metadata: NewMetadata, lost: list[DatabaseUnavailableError]
+    def _store_when_ready(
+        self,
+        prepared: Future[PreparedUpload],
+        metadata: NewMetadata,
+        lost: list[DatabaseUnavailableError],
+        closed: threading.Event,
     ) -> UploadResult:
+        upload = prepared.result()  # a bad file's error is this file's result
+        if closed.is_set():  # the caller stopped reading: store nothing more
+            raise CancelledError
         # Once one file has found the database gone, the files queued behind it give up
         # at once: each would otherwise wait out a server-selection timeout before the
         # batch could stop (workers pick up queued files before they can be cancelled).
         if lost:
             raise DatabaseUnavailableError(str(lost[0]))
         try:
-            return self._store_prepared(self._prepare(entry), metadata)
+            return self._store_prepared(upload, metadata)
         except DatabaseUnavailableError as error:
             lost.append(error)
             raise

@@ -113,3 +113,25 @@ def test_gridfs_files_are_laid_out_as_gridfsbucket_lays_them_out(raw_db: Any, si
 
     assert layout(ours) == layout(theirs)
     assert GridFSBucket(raw_db).open_download_stream(ours).read() == data
+
+
+def test_closing_an_upload_early_stores_nothing_more(
+    repo: ImageRepository, tmp_path: Path, raw_db
+) -> None:
+    """A cancelled batch (the TUI's escape, a CLI interrupted between files) ends
+    with what was under way: files still queued or being decoded are not stored
+    after the caller stopped reading, and whatever was stored is whole."""
+    folder = tmp_path / "many"
+    for seed in range(24):
+        write(folder / f"{seed:02d}.jpg", jpeg_bytes(320, 240, seed))
+    results = repo.upload_files(find_upload_files([folder], recursive=True))
+    read = [next(results), next(results)]
+    results.close()
+    stored = raw_db["images"].count_documents({})
+    assert all(r.status == "created" for r in read)
+    assert 2 <= stored < 24
+    # Nothing lands later either: every worker has finished when close() returns.
+    assert raw_db["images"].count_documents({}) == stored
+    assert raw_db["fs.files"].count_documents({}) == stored
+    listed = {image.id for image in repo.iter_images()}
+    assert {r.image.id for r in read if r.image} <= listed and len(listed) == stored
