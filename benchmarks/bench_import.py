@@ -32,6 +32,7 @@ from pymongo import MongoClient
 
 from benchmarks.bench_search import ensure_library
 from benchmarks.photos import CACHE, make_photo_folder
+from benchmarks.timing import user_environment
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository, find_upload_files
 from imagerepo_tui.store.embedded import read_state
@@ -104,6 +105,7 @@ def cli_upload(uri: str, folder: Path) -> None:
         [sys.executable, "-m", "imagerepo_tui", "--db", uri, "upload", "-r", str(folder), "--json"],
         check=True,
         stdout=subprocess.DEVNULL,
+        env=user_environment(),
     )
 
 

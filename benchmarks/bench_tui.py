@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -41,7 +40,7 @@ from pymongo import DESCENDING, MongoClient
 
 from benchmarks.bench_search import AUDIENCES, VISIBLE, ensure_library
 from benchmarks.photos import CACHE, make_photo_folder
-from benchmarks.timing import median_seconds
+from benchmarks.timing import median_seconds, user_environment
 from benchmarks.tui_start import SIZE, START_MODES, hook_display
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository
@@ -185,7 +184,7 @@ def _spawn(*args: str, timeout: float = 120) -> tuple[float, dict[str, Any]]:
     """Run a child; returns (wall seconds from spawn to its reported moment, its JSON)."""
     with tempfile.TemporaryDirectory() as temporary:
         out = Path(temporary) / "out.json"
-        env = {**os.environ, "IMAGEREPO_EMBEDDED_IDLE_SECONDS": "30"}
+        env = user_environment(IMAGEREPO_EMBEDDED_IDLE_SECONDS="30")
         started = time.time()
         # Start-up children run from a module that imports nothing else: this one
         # imports the driver and the repository, which would be timed in both.
