@@ -22,12 +22,12 @@ import time
 SECTIONS: dict[str, tuple[list[str], list[str]]] = {
     # name: (full-size arguments, --quick arguments)
     "import": (
-        ["--count", "20", "--rounds", "2", "--into-library", "100000"],
+        ["--count", "60", "--rounds", "2", "--into-library", "100000"],
         ["--count", "5", "--rounds", "1", "--into-library", "10000", "--into-count", "2"],
     ),
     "search": (["--count", "100000"], ["--count", "10000"]),
     "changes": (["--count", "100000"], ["--count", "10000"]),
-    "tui": (["--count", "10000", "--runs", "7"], ["--count", "10000", "--runs", "3"]),
+    "tui": (["--count", "100000", "--runs", "7"], ["--count", "10000", "--runs", "3"]),
 }
 
 

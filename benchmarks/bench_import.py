@@ -12,7 +12,7 @@ A last measure uploads a few of the photos into the large cached search library
 (``--into-library``, built once like ``bench_search`` builds it), where what a
 write costs beside the library's size shows; what it added is removed afterwards.
 
-    python -m benchmarks.bench_import [--count 20] [--rounds 2] [--into-library 100000]
+    python -m benchmarks.bench_import [--count 60] [--rounds 2] [--into-library 100000]
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def print_row(label: str, seconds: float, files: int, megabytes: float, baseline
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--count", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument(
         "--into-library",
