@@ -141,9 +141,11 @@ def test_quitting_during_an_upload_finishes_the_files_under_way(
 
     async def body(pilot: Pilot[Any], app: ImageRepoApp) -> None:
         apps.append(app)
-        gallery = await ready(pilot, 0)
-        screen = UploadScreen(paths, recursive=False, gallery=gallery)
-        await app.push_screen(screen)
+        await ready(pilot, 0)
+        app.browse.start_upload(paths, recursive=False)
+        await wait_for(pilot, lambda: isinstance(app.screen, UploadScreen))
+        screen = app.screen
+        assert isinstance(screen, UploadScreen)
         await wait_for(pilot, lambda: screen.counts["created"] >= 2, timeout=20)
         assert app.writes.running == 1
         app.exit()

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -31,12 +32,14 @@ from imagerepo_tui.errors import (
 from imagerepo_tui.tui.commands import ActionsProvider
 from imagerepo_tui.tui.keymap import load_keymap
 from imagerepo_tui.tui.screens.browse import BrowseScreen
+from imagerepo_tui.tui.screens.modals import ConfirmScreen
 from imagerepo_tui.tui.widgets.preview import GRAPHICS_CHOICES
 from imagerepo_tui.tui.writes import WritesInFlight
 
 if TYPE_CHECKING:
     from imagerepo_tui.records import UserInfo
     from imagerepo_tui.repository import ImageRepository
+    from imagerepo_tui.tui.upload_job import UploadJob
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 3.0
@@ -97,6 +100,8 @@ class ImageRepoApp(App[int]):
         self.graphics = graphics
         self.repository: ImageRepository | None = None
         self.writes = WritesInFlight()
+        # The latest upload batch, running or done; its dialog may be hidden.
+        self.upload_job: UploadJob | None = None
         self._factory = repository_factory or self._open_with_notices
         self._connecting = False
         self._retry_timer: Timer | None = None
@@ -256,6 +261,25 @@ class ImageRepoApp(App[int]):
 
     # -- actions ------------------------------------------------------------------------
 
+    async def action_quit(self) -> None:
+        """Quit; an upload under way (its dialog perhaps hidden) is stopped only
+        once the user says so."""
+        job = self.upload_job
+        if job is None or not job.running:
+            self.exit()
+            return
+        question = Text(
+            f"An upload is under way ({job.done_files:,} of {job.files:,} files). "
+            "Stop it and quit? The files being written are finished first."
+        )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                job.cancel()
+                self.exit()
+
+        self.push_screen(ConfirmScreen(question, yes_label="Stop and quit", danger=True), answer)
+
     def action_toggle_keys(self) -> None:
         """Show or hide the keys of the focused pane."""
         if self.screen.query("HelpPanel"):
@@ -264,6 +288,8 @@ class ImageRepoApp(App[int]):
             self.action_show_help_panel()
 
     def on_unmount(self) -> None:
+        if self.upload_job is not None:  # the files under way finish; no more start
+            self.upload_job.cancel()
         # Writes still running use the repository until they finish.
         self.writes.when_idle(self._close_repository)
 

@@ -196,9 +196,12 @@ class BrowseScreen(OrganiseActions, Screen[None]):
     def action_upload(self) -> None:
         # The upload screens are imported when first used, here and below: they and
         # what they import cost the first frame 9 ms, and many sessions never upload.
-        from imagerepo_tui.tui.screens.upload import UploadPickerScreen
+        from imagerepo_tui.tui.screens.upload import UploadPickerScreen, UploadScreen
 
-        if self._repository() is not None:
+        job = self.app.upload_job
+        if job is not None and job.running:  # one at a time: show the one under way
+            self.app.push_screen(UploadScreen(job))
+        elif self._repository() is not None:
             self.app.push_screen(UploadPickerScreen(self.graphics), self._upload_chosen)
 
     def _upload_chosen(self, request: UploadRequest | None) -> None:
@@ -211,20 +214,33 @@ class BrowseScreen(OrganiseActions, Screen[None]):
 
     def start_upload(self, paths: list[Path], *, recursive: bool) -> None:
         from imagerepo_tui.tui.screens.upload import UploadScreen
+        from imagerepo_tui.tui.upload_job import UploadJob
 
+        if self._upload_under_way():
+            return
         # Browsing a collection: what is uploaded goes into it.
         collection = None if self.gallery.trash else self.collection_name
-        screen = UploadScreen(
+        job = UploadJob(
             paths,
             recursive=recursive,
             gallery=self.gallery,
             metadata=NewMetadata(collection=collection),
         )
-        self.app.push_screen(screen, self._uploaded)
+        self.app.upload_job = job
+        job.start(self.app)
+        self.app.push_screen(UploadScreen(job))
 
-    def _uploaded(self, _result: None) -> None:
-        if self.gallery.stale:  # a filtered list: which uploads match is the database's call
-            self.gallery.reload(self.app.repository)
+    def _upload_under_way(self) -> bool:
+        job = self.app.upload_job
+        if job is None or not job.running:
+            return False
+        self.notify(
+            f"An upload is under way ({job.done_files:,} of {job.files:,} files): "
+            "u shows it. Start the next one when it is done.",
+            severity="warning",
+            markup=False,
+        )
+        return True
 
     def on_paste(self, event: events.Paste) -> None:
         """Paths pasted or dropped into the terminal: confirm, then upload."""
@@ -234,7 +250,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
                 self.notify("The paste names no existing file or folder.", severity="warning")
             return
         event.stop()
-        if self._repository() is not None:
+        if self._repository() is not None and not self._upload_under_way():
             self.confirm_paths(paths)
 
     @work(thread=True, exclusive=True, group="count-files", exit_on_error=False)

@@ -4,7 +4,6 @@ space), a single-file picker for replacing content, and the progress screen."""
 from __future__ import annotations
 
 import contextlib
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,13 +20,10 @@ from textual.widgets._tree import TreeNode
 from textual.widgets.directory_tree import DirEntry
 
 from imagerepo_tui import imaging
-from imagerepo_tui.errors import DatabaseUnavailableError
-from imagerepo_tui.files import find_upload_files, read_upload_file
-from imagerepo_tui.records import FileEntry, ImageInfo, NewMetadata, UploadResult
+from imagerepo_tui.files import read_upload_file
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.paths import human_size, looks_like_image
-from imagerepo_tui.tui.reporting import report_errors
-from imagerepo_tui.tui.widgets.gallery import Gallery
+from imagerepo_tui.tui.upload_job import LOG_LINES, UploadJob
 from imagerepo_tui.tui.widgets.preview import get_cell_size, image_widget_class
 
 
@@ -247,122 +243,89 @@ class PickFileScreen(UploadPickerScreen):
         self.notify("Choose one file to replace the content with.")
 
 
-GALLERY_UPDATE_SECONDS = 1.0
-
-
 class UploadScreen(ModalScreen[None]):
-    """Uploads in a worker: progress bar, one line per file, escape cancels."""
+    """The dialog of an upload job: progress bar, one line per file. Escape cancels
+    (or closes, once done); ``b`` hides it while the upload goes on."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel / close", id="upload.cancel")
+        Binding("escape", "cancel", "Cancel / close", id="upload.cancel"),
+        Binding("b", "hide", "Hide, keep uploading", id="upload.hide"),
     ]
 
-    def __init__(
-        self,
-        paths: list[Path],
-        *,
-        recursive: bool,
-        gallery: Gallery,
-        metadata: NewMetadata | None = None,
-    ) -> None:
+    def __init__(self, job: UploadJob) -> None:
         super().__init__()
-        self.paths = paths
-        self.recursive = recursive
-        self.gallery = gallery
-        self.metadata = metadata or NewMetadata()
-        self.cancel_event = threading.Event()
-        self.running = True
-        self.counts = {"created": 0, "duplicate": 0, "error": 0}
-        # New images reach the gallery a few times a second, not per file: every
-        # change under this dialog repaints the dimmed screen behind it, and per-file
-        # repaints of a fast batch kept keys waiting for 200-300 ms.
-        self._landed: list[ImageInfo] = []
+        self.job = job
+
+    @property
+    def running(self) -> bool:
+        return self.job.running
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.job.counts
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Static("Uploading…", id="upload-title", markup=False)
             yield ProgressBar(id="upload-progress", show_eta=False)
-            yield RichLog(id="upload-log", markup=False, wrap=False, max_lines=2000)
-            yield Static("escape cancels", id="upload-hint", markup=False)
+            yield RichLog(id="upload-log", markup=False, wrap=False, max_lines=LOG_LINES)
+            yield Static("", id="upload-hint", markup=False)
 
     def on_mount(self) -> None:
-        self.set_interval(GALLERY_UPDATE_SECONDS, self._show_landed)
-        self._upload()
+        log = self.query_one(RichLog)
+        for line in self.job.lines:  # what happened while the dialog was hidden
+            log.write(line)
+        self.job.view = self
+        if self.job.files:
+            self.job_started()
+            self.query_one(ProgressBar).update(progress=self.job.done_bytes)
+        if not self.job.running:
+            self.job_finished()
+        else:
+            self._hint("escape cancels · b hides it, the upload goes on")
 
-    def _show_landed(self) -> None:
-        for info in self._landed:
-            self.gallery.add_new(info)
-        self._landed.clear()
+    def on_unmount(self) -> None:
+        if self.job.view is self:
+            self.job.view = None
 
-    def _entries(self) -> list[FileEntry]:
-        found = find_upload_files(self.paths, recursive=self.recursive)
-        if not self.recursive:
-            return list(found)
-        # In folders only image-looking files are meant; named files are always tried.
-        wanted = set(self.paths)
-        return [e for e in found if e.path in wanted or looks_like_image(e.path)]
+    def _hint(self, text: str) -> None:
+        self.query_one("#upload-hint", Static).update(Text(text))
 
-    @work(thread=True, exclusive=True, group="upload", exit_on_error=False)
-    def _upload(self) -> None:
-        with (
-            self.app.writes.writing(),  # type: ignore[attr-defined]
-            report_errors(self.app, on_error=lambda: self._finished(failed=True)),
-        ):
-            entries = self._entries()
-            total = sum(entry.size for entry in entries)
-            self.app.call_from_thread(self._started, len(entries), total)
-            repository = self.app.repository  # type: ignore[attr-defined]
-            if repository is None:
-                raise DatabaseUnavailableError("the database is not connected")
-            results = repository.upload_files(entries, self.metadata)
-            try:
-                for result in results:
-                    self.app.call_from_thread(self._result, result)
-                    if self.cancel_event.is_set():
-                        break
-            finally:
-                results.close()  # stops the read-ahead of files not yet stored
-            self.app.call_from_thread(self._finished)
+    # -- told by the job ------------------------------------------------------------------
 
-    def _started(self, count: int, total: int) -> None:
-        self.query_one(ProgressBar).update(total=max(1, total), progress=0)
-        title = f"Uploading {count} file{'s' if count != 1 else ''} ({human_size(total)})"
-        if self.metadata.collection:
-            title += f" into {visible(self.metadata.collection)}"
-        title += "…"
-        self.query_one("#upload-title", Static).update(Text(title))
-        if count == 0:
+    def job_started(self) -> None:
+        self.query_one(ProgressBar).update(total=max(1, self.job.total_bytes), progress=0)
+        self.query_one("#upload-title", Static).update(Text(self.job.title()))
+        if self.job.files == 0:
             self.query_one(ProgressBar).update(total=1, progress=1)
 
-    def _result(self, result: UploadResult) -> None:
-        self.counts[result.status] += 1
-        self.query_one(ProgressBar).advance(max(1, result.size))
-        name = visible(str(result.path))
-        if result.status == "created" and result.image is not None:
-            line = Text.assemble(("created    ", "green"), name)
-            self._landed.append(result.image)
-        elif result.status == "duplicate":
-            line = Text.assemble(("duplicate  ", "yellow"), name)
-        else:
-            line = Text.assemble(("refused    ", "red"), name, (f": {result.error}", "red"))
+    def job_line(self, line: Text, advance: int) -> None:
+        self.query_one(ProgressBar).advance(advance)
         self.query_one(RichLog).write(line)
 
-    def _finished(self, failed: bool = False) -> None:
-        self._show_landed()
-        self.running = False
-        c = self.counts
-        verb = "Stopped" if failed or self.cancel_event.is_set() else "Done"
-        summary = (
-            f"{verb}: {c['created']} created, {c['duplicate']} duplicate, {c['error']} refused"
-        )
-        self.query_one("#upload-title", Static).update(Text(summary, style="bold"))
-        self.query_one("#upload-hint", Static).update(Text("escape closes"))
-        if not failed and not self.cancel_event.is_set():
-            self.query_one(ProgressBar).update(progress=self.query_one(ProgressBar).total or 1)
+    def job_finished(self) -> None:
+        self.query_one("#upload-title", Static).update(Text(self.job.title(), style="bold"))
+        self._hint("escape closes")
+        if not self.job.stopped:
+            bar = self.query_one(ProgressBar)
+            bar.update(progress=bar.total or 1)
+        self.refresh_bindings()
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "hide":
+            return self.job.running  # once done there is nothing to keep going
+        return True
 
     def action_cancel(self) -> None:
-        if self.running:
-            self.cancel_event.set()
-            self.query_one("#upload-hint", Static).update(Text("cancelling…"))
+        if self.job.running:
+            self.job.cancel()
+            self._hint("cancelling…")
         else:
             self.dismiss(None)
+
+    def action_hide(self) -> None:
+        if self.job.running:
+            self.dismiss(None)
+            self.app.notify("The upload goes on; u shows it again.", title="Upload")

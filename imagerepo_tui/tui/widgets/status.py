@@ -46,6 +46,9 @@ class StatusLine(Static):
         if count is None and browsing and app.connection == "connected":
             images = "counting…"  # seconds at 100,000 images; the gallery works meanwhile
         text = Text.assemble(("imagerepo-tui", "bold"), "  ")
+        if app.activity:  # work under way (an upload) before what may be cut off
+            text.append(visible(app.activity), style="italic")
+            text.append("  │  ", style="dim")
         if self.view is not None:
             # What is listed comes before the database's name, which may be long.
             text.append_text(self.view)
@@ -56,7 +59,5 @@ class StatusLine(Static):
         text.append_text(
             Text.assemble((visible(app.db_description), "dim"), "  ", images, "  ", (state, style))
         )
-        if app.activity:
-            text.append(f"  {visible(app.activity)}", style="italic")
         text.no_wrap, text.overflow = True, "ellipsis"  # one line: cut, never wrapped away
         self.update(text)
