@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -69,7 +68,6 @@ class UploadJob:
         self.lines: deque[Text] = deque(maxlen=LOG_LINES)
         self.refused: list[str] = []  # "name: why", for the summary of a hidden job
         self.view: UploadView | None = None
-        self.on_finished: Callable[[UploadJob], None] | None = None
         self._landed: list[ImageInfo] = []
         self._app: App[Any] | None = None
         self._timer: Timer | None = None
@@ -193,8 +191,6 @@ class UploadJob:
                 severity="warning" if self.stopped or self.counts["error"] else "information",
                 markup=False,
             )
-        if self.on_finished is not None:
-            self.on_finished(self)
 
     def _show_progress(self) -> None:
         if self._app is not None and self.running:
