@@ -4,8 +4,10 @@ from the end of what was loaded)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from benchmarks.library import fill
@@ -13,7 +15,7 @@ from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository
 from imagerepo_tui.tui.app import ImageRepoApp
 from imagerepo_tui.tui.widgets.gallery import PAGE_ROWS, Gallery
-from tests.tui_support import ready, run_app_test, settle
+from tests.tui_support import ready, run_app_test, settle, wait_for
 
 # More than two pages past the first screen, so Home and End each leave rows to fetch.
 COUNT = 3 * PAGE_ROWS + 100
@@ -70,6 +72,50 @@ def test_paging_up_from_the_end_fetches_above_the_screen(settings: Settings):
             assert gallery.rows.get(gallery.cursor) is not None
             await settle(pilot)
             assert _unloaded_near_screen(gallery) == []
+
+    try:
+        run_app_test(settings, body, repo)
+    finally:
+        repo.close()
+
+
+def test_end_before_the_count_goes_to_the_oldest_once_counted(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """Counting reads every match (seconds at 100,000 images), and until it is done
+    the last row's number is unknown: End waits for it rather than stopping at the
+    last row loaded so far. A key pressed meanwhile wins."""
+    assert settings.db_uri is not None
+    fill(settings.db_uri, COUNT)
+    repo = ImageRepository.open(settings)
+    counting = threading.Event()
+    count = repo.count
+
+    def held_count(*args: Any, **kwargs: Any) -> int:
+        counting.wait(30)
+        return count(*args, **kwargs)
+
+    monkeypatch.setattr(repo, "count", held_count)
+
+    async def body(pilot: Pilot[Any], app: ImageRepoApp) -> None:
+        gallery = app.browse.gallery
+        await wait_for(pilot, lambda: gallery.loaded_once)
+        await pilot.press("end")
+        await pilot.pause(0.2)
+        assert gallery.cursor == 0  # not the last row loaded so far
+        assert any("End goes to the oldest" in str(n.message) for n in app._notifications)
+        counting.set()
+        await wait_for(pilot, lambda: gallery.cursor == COUNT - 1)
+        await settle(pilot)
+        assert gallery.current is not None and gallery.current.seq == 1
+
+        counting.clear()
+        await pilot.press("ctrl+r")  # read again: counting again
+        await wait_for(pilot, lambda: gallery.loaded_once and gallery.rows.get(0) is not None)
+        await pilot.press("home", "end", "j")  # moved on before the count came
+        counting.set()
+        await settle(pilot)
+        assert app.image_count == COUNT and gallery.cursor == 1
 
     try:
         run_app_test(settings, body, repo)

@@ -89,6 +89,8 @@ class Gallery(ScrollView, can_focus=True):
         self._generation = 0
         self._loading = False
         self._exact = False
+        # End pressed before the count arrived: the last row is not known yet.
+        self._end_wanted = False
         self._announced: ImageInfo | bool | None = False  # False: nothing said yet
         self.loaded_once = False
         # What is listed: a parsed search (None: everything), from the trash or not.
@@ -126,6 +128,7 @@ class Gallery(ScrollView, can_focus=True):
         self._announced = False  # say it again: the panes may show an error meanwhile
         self.rows = Rows()
         self._exact = False  # the count arrives after the first page
+        self._end_wanted = False
         self._keep_id = keep.id if keep else None
         self._resize()
         if repository is not None:
@@ -173,6 +176,8 @@ class Gallery(ScrollView, can_focus=True):
         self._exact = True
         self._post_count()
         self._resize()
+        if self._end_wanted:
+            self.action_last()
         self._request_rows()
 
     def _post_count(self) -> None:
@@ -286,6 +291,7 @@ class Gallery(ScrollView, can_focus=True):
         self._request_rows()
 
     def _move_to(self, row: int) -> None:
+        self._end_wanted = False  # a key pressed since End: that is where the user is
         self.cursor = max(0, min(row, self.rows.total - 1))
 
     def action_cursor(self, delta: int) -> None:
@@ -298,7 +304,14 @@ class Gallery(ScrollView, can_focus=True):
         self._move_to(0)
 
     def action_last(self) -> None:
-        self._move_to(self.rows.total - 1)
+        if self._exact or self.rows.complete:
+            self._move_to(self.rows.total - 1)
+            return
+        # Until the count arrives the last row's number is unknown (counting reads
+        # every match: seconds at 100,000 images): go there as soon as it is known.
+        if not self._end_wanted:
+            self.notify("Counting the images: End goes to the oldest once they are counted.")
+        self._end_wanted = True
 
     # -- drawing ----------------------------------------------------------------------
 
