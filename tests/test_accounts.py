@@ -103,6 +103,14 @@ def test_bob_sees_his_own_and_public_images_only(
         assert [image.id for image in repo.iter_images("-is:public")] == [shared["bob"]]
         assert set(repo.iter_ids("sort:size")) == {shared["bob"], shared["public"]}
         assert {i.id for i in repo.iter_images("sort:name")} == {shared["bob"], shared["public"]}
+        # A filter no index serves is scanned once for both audiences ($in): still
+        # only bob's own and the public image, listed, paged, counted and streamed.
+        scanned, mine = "width:>1 height:>1", {shared["bob"], shared["public"]}
+        assert {i.id for i in repo.iter_images(scanned)} == mine
+        assert repo.count(scanned) == 2 and set(repo.iter_ids(scanned)) == mine
+        first = repo.list_page(scanned, limit=1)
+        second = repo.list_page(scanned, first.next_before, limit=1)
+        assert {first.items[0].id, second.items[0].id} == mine
         public = repo.info(shared["public"])
         assert public.public and public.owner_name == "alice"
         assert repo.original_bytes(shared["public"])[1] == jpeg_bytes(seed=2)

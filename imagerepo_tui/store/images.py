@@ -143,6 +143,20 @@ def _server_filter(criteria: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in criteria.items() if key != "trashed"}
 
 
+def _one_scan(parts: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Parts (one per audience) that no index serves are each a full scan on the
+    embedded server when counted: count once, with the audiences as ``$in``, which
+    would cost an indexed filter its index but costs a scan nothing (a combined
+    search at 100,000 images: 8.6 s instead of 15-16 s). Pages need no such help:
+    without the live test (``_server_filter``) the second part's scan is cheap."""
+    if len(parts) < 2 or any(_index_shaped(part) for part in parts):
+        return list(parts)
+    others = [{key: value for key, value in part.items() if key != "audience"} for part in parts]
+    if any("audience" not in part for part in parts) or any(o != others[0] for o in others):
+        return list(parts)
+    return [{**parts[0], "audience": {"$in": [part["audience"] for part in parts]}}]
+
+
 def _merged(
     pages: Sequence[list[dict[str, Any]]], field: str, descending: bool, limit: int
 ) -> list[dict[str, Any]]:
@@ -484,14 +498,19 @@ class ImageStore:
             cursor = self.images.find(query, LIST_PROJECTION)
             return list(cursor.sort([(field, direction), ("_id", direction)]).limit(limit))
 
+    def _scanned(self, parts: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        return _one_scan(parts) if self.store.simple_planner else list(parts)
+
     def count_matching(self, parts: Sequence[Mapping[str, Any]]) -> int:
         with database_errors(self.store):
-            return sum(self.images.count_documents(dict(criteria)) for criteria in parts)
+            return sum(
+                self.images.count_documents(dict(criteria)) for criteria in self._scanned(parts)
+            )
 
     def ids_matching(self, parts: Sequence[Mapping[str, Any]]) -> Iterator[ObjectId]:
         """Every matching id, streamed by the driver in batches, never held whole."""
         with database_errors(self.store):
-            for criteria in parts:
+            for criteria in self._scanned(parts):
                 for doc in self.images.find(dict(criteria), {"_id": 1}).batch_size(1000):
                     yield doc["_id"]
 
