@@ -200,6 +200,8 @@ class Gallery(ScrollView, can_focus=True):
         self._post_count()
         self._resize()
         self.cursor = min(self.cursor, max(0, self.rows.total - 1))
+        if self._end_wanted and self.rows.complete:  # every row came before the count
+            self.action_last()
         self._request_rows()
 
     def _restore_selection(self) -> None:
