@@ -78,6 +78,8 @@ def test_first_use_starts_a_private_local_server(embedded_data_dir: Path, tmp_pa
     for pid in (state["pid"], state["supervisor_pid"]):
         assert pid_alive(pid)
         assert os.getsid(pid) != os.getsid(0)
+    # j: true means on disk: SecantusDB fsyncs its log at each commit only when told.
+    assert b"--sync-on-commit" in Path(f"/proc/{state['pid']}/cmdline").read_bytes().split(b"\0")
 
     client = client_for(data_dir)
     try:
