@@ -74,8 +74,8 @@ def _server_command(data_dir: Path, port: int) -> list[str]:
         CACHE_SIZE,
         # Without it SecantusDB acknowledges j:true before its log reaches the disk:
         # safe from a crash of the server, not from a power cut or a kernel panic.
-        # Measured: 20 uploads of 12 MP took 1.81 s with it, 1.84 s without; a
-        # one-image edit costs a few ms more.
+        # Measured: 20 uploads of 12 MP took 1.81 s with it, 1.84 s without (60: at
+        # most ~15% more on a noisy machine); a one-image edit costs a few ms more.
         "--sync-on-commit",
         "--log-level",
         "WARNING",
