@@ -24,7 +24,7 @@ def user_environment(**extra: str) -> dict[str, str]:
 
     Without PYTHONDONTWRITEBYTECODE (set in some sandboxes and CI images): with it,
     an editable install compiles every one of the app's modules from source at each
-    start, about 100 ms a start that no user pays after their first run, while the
+    start, about 35 ms of CPU that no user pays after their first run, while the
     packages it is compared with (Textual, pymongo) were compiled by pip. The first,
     untimed run of a child writes the bytecode, as a user's first start does.
     """

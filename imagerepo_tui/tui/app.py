@@ -261,11 +261,16 @@ class ImageRepoApp(App[int]):
 
     # -- actions ------------------------------------------------------------------------
 
+    def running_upload(self) -> UploadJob | None:
+        """The upload batch under way, if any (one at a time)."""
+        job = self.upload_job
+        return job if job is not None and job.running else None
+
     async def action_quit(self) -> None:
         """Quit; an upload under way (its dialog perhaps hidden) is stopped only
         once the user says so."""
-        job = self.upload_job
-        if job is None or not job.running:
+        job = self.running_upload()
+        if job is None:
             self.exit()
             return
         question = Text(

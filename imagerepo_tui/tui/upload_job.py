@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # per-file repaints of a fast batch kept keys waiting for 200-300 ms.
 GALLERY_UPDATE_SECONDS = 1.0
 LOG_LINES = 2000  # the dialog's log keeps the latest lines of a long import
+SUMMARY_REFUSALS = 3  # refused files named in the notice that a hidden job ended
 
 
 class UploadView(Protocol):
@@ -48,12 +49,14 @@ class UploadJob:
 
     def __init__(
         self,
+        app: App[Any],
         paths: list[Path],
         *,
         recursive: bool,
         gallery: Gallery,
         metadata: NewMetadata | None = None,
     ) -> None:
+        self.app = app
         self.paths = paths
         self.recursive = recursive
         self.gallery = gallery
@@ -66,10 +69,10 @@ class UploadJob:
         self.total_bytes = 0
         self.done_bytes = 0
         self.lines: deque[Text] = deque(maxlen=LOG_LINES)
-        self.refused: list[str] = []  # "name: why", for the summary of a hidden job
+        # The first few "name: why", for the summary of a hidden job.
+        self.refused: list[str] = []
         self.view: UploadView | None = None
         self._landed: list[ImageInfo] = []
-        self._app: App[Any] | None = None
         self._timer: Timer | None = None
 
     # -- what the dialog and the status line show ---------------------------------------
@@ -89,11 +92,11 @@ class UploadJob:
         verb = "Stopped" if self.stopped else "Done"
         return f"{verb}: {c['created']} created, {c['duplicate']} duplicate, {c['error']} refused"
 
-    def summary(self, refusals: int = 3) -> str:
+    def summary(self) -> str:
         """The title, and the first few files refused with their reasons."""
-        lines = [self.title(), *self.refused[:refusals]]
-        if len(self.refused) > refusals:
-            lines.append(f"… and {len(self.refused) - refusals} more")
+        lines = [self.title(), *self.refused]
+        if self.counts["error"] > len(self.refused):
+            lines.append(f"… and {self.counts['error'] - len(self.refused)} more")
         return "\n".join(lines)
 
     def progress_text(self) -> str:
@@ -105,11 +108,10 @@ class UploadJob:
 
     # -- running -----------------------------------------------------------------------
 
-    def start(self, app: App[Any]) -> None:
-        self._app = app
-        self._timer = app.set_interval(GALLERY_UPDATE_SECONDS, self._tick)
-        app.activity = self.progress_text()  # type: ignore[attr-defined]
-        app.run_worker(
+    def start(self) -> None:
+        self._timer = self.app.set_interval(GALLERY_UPDATE_SECONDS, self._tick)
+        self._show_progress()
+        self.app.run_worker(
             self._upload, thread=True, exclusive=True, group="upload", exit_on_error=False
         )
 
@@ -125,8 +127,7 @@ class UploadJob:
         return [e for e in found if e.path in wanted or looks_like_image(e.path)]
 
     def _upload(self) -> None:
-        app = self._app
-        assert app is not None
+        app = self.app
         with (
             app.writes.writing(),  # type: ignore[attr-defined]
             report_errors(app, on_error=lambda: self._finished(failed=True)),
@@ -167,7 +168,8 @@ class UploadJob:
             line = Text.assemble(("duplicate  ", "yellow"), name)
         else:
             line = Text.assemble(("refused    ", "red"), name, (f": {result.error}", "red"))
-            self.refused.append(f"{name}: {result.error}")
+            if len(self.refused) < SUMMARY_REFUSALS:
+                self.refused.append(f"{name}: {result.error}")
         self.lines.append(line)
         if self.view is not None:
             self.view.job_line(line, advance)
@@ -178,14 +180,13 @@ class UploadJob:
             self._timer.stop()
         self.running = False
         self.stopped = failed or self.cancel_event.is_set()
-        if self._app is not None:
-            self._app.activity = ""  # type: ignore[attr-defined]
+        self.app.activity = ""  # type: ignore[attr-defined]
         if self.gallery.stale:  # a filtered list: which uploads match is the database's call
-            self.gallery.reload(self.gallery.app.repository)  # type: ignore[attr-defined]
+            self.gallery.reload(self.app.repository)  # type: ignore[attr-defined]
         if self.view is not None:
             self.view.job_finished()
-        elif self._app is not None:  # hidden: say how it ended, and what was refused
-            self._app.notify(
+        else:  # hidden: say how it ended, and what was refused
+            self.app.notify(
                 self.summary(),
                 title="Upload",
                 severity="warning" if self.stopped or self.counts["error"] else "information",
@@ -193,8 +194,8 @@ class UploadJob:
             )
 
     def _show_progress(self) -> None:
-        if self._app is not None and self.running:
-            self._app.activity = self.progress_text()  # type: ignore[attr-defined]
+        if self.running:
+            self.app.activity = self.progress_text()  # type: ignore[attr-defined]
 
     def _tick(self) -> None:
         self._show_progress()

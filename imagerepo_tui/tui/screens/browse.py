@@ -198,8 +198,8 @@ class BrowseScreen(OrganiseActions, Screen[None]):
         # what they import cost the first frame 9 ms, and many sessions never upload.
         from imagerepo_tui.tui.screens.upload import UploadPickerScreen, UploadScreen
 
-        job = self.app.upload_job
-        if job is not None and job.running:  # one at a time: show the one under way
+        job = self.app.running_upload()
+        if job is not None:  # one at a time: show the one under way
             self.app.push_screen(UploadScreen(job))
         elif self._repository() is not None:
             self.app.push_screen(UploadPickerScreen(self.graphics), self._upload_chosen)
@@ -221,18 +221,19 @@ class BrowseScreen(OrganiseActions, Screen[None]):
         # Browsing a collection: what is uploaded goes into it.
         collection = None if self.gallery.trash else self.collection_name
         job = UploadJob(
+            self.app,
             paths,
             recursive=recursive,
             gallery=self.gallery,
             metadata=NewMetadata(collection=collection),
         )
         self.app.upload_job = job
-        job.start(self.app)
+        job.start()
         self.app.push_screen(UploadScreen(job))
 
     def _upload_under_way(self) -> bool:
-        job = self.app.upload_job
-        if job is None or not job.running:
+        job = self.app.running_upload()
+        if job is None:
             return False
         self.notify(
             f"An upload is under way ({job.done_files:,} of {job.files:,} files): "
