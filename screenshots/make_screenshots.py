@@ -32,8 +32,9 @@ HERE = Path(__file__).resolve().parent
 SIZE = (120, 36)
 
 
-def _picture(path: Path, hue: int) -> Path:
-    """A sunset-like gradient with a sun, different for each ``hue``."""
+def _picture(path: Path, hue: int, frame: int = 0) -> Path:
+    """A sunset-like gradient with a sun, different for each ``hue``; ``frame`` moves
+    a bird across it, so a burst of shots are distinct files."""
     width, height = 480, 320
     image = Image.new("RGB", (width, height))
     draw = ImageDraw.Draw(image)
@@ -49,6 +50,9 @@ def _picture(path: Path, hue: int) -> Path:
         [centre[0] - radius, centre[1] - radius, centre[0] + radius, centre[1] + radius],
         fill=(255, 220, 90),
     )
+    if frame:
+        x, y = 20 + frame % 440, 40 + frame // 440 * 20
+        draw.line([(x - 6, y - 3), (x, y), (x + 6, y - 3)], fill=(30, 30, 40), width=2)
     image.save(path, quality=90)
     return path
 
@@ -96,6 +100,31 @@ async def _shoot(settings: Settings) -> None:
         await _shot(pilot, ["escape", "/", *"tag:sea sort:name", "enter"], "search.svg")
         await _shot(pilot, ["escape", "c"], "collections.svg")
         await _shot(pilot, ["escape", "t"], "trash.svg")
+
+
+async def _shoot_background_upload(settings: Settings, camera: Path) -> None:
+    """A camera folder uploading with its dialog hidden: the status line says how far
+    it is while the gallery is browsed."""
+    app = make_app(settings, graphics="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        gallery = app.screen.query_one(Gallery)
+        while not gallery.loaded_once:
+            await pilot.pause(0.05)
+        app.browse.start_upload([camera], recursive=True)
+        await pilot.pause(0.5)
+        await pilot.press("b")
+        job = app.running_upload()
+        while job is not None and job.running and gallery.rows.total < 40:
+            await pilot.pause(0.05)
+        await pilot.pause(1.1)  # the status line follows once a second
+        pane = app.screen.query_one(PreviewPane)
+        while pane.shown is None or pane.shown[1] != "full":
+            await pilot.pause(0.05)
+        app.save_screenshot(str(HERE / "background-upload.svg"))
+        if job is not None:
+            job.cancel()
+            while job.running:
+                await pilot.pause(0.05)
 
 
 def _fill_accounts(settings: Settings, folder: Path) -> None:
@@ -158,6 +187,11 @@ def main() -> int:
         _fill(settings, pictures)
         os.chdir(pictures)  # the upload picker opens in the current folder
         asyncio.run(_shoot(settings))
+        camera = root / "Camera"
+        camera.mkdir()
+        for n in range(400):  # enough to be still uploading when the shot is taken
+            _picture(camera / f"IMG_{n:04d}.jpg", n % 9, frame=n + 1)
+        asyncio.run(_shoot_background_upload(settings, camera))
         shared = Settings(data_dir=root / "shared", embedded_idle_seconds=2)
         _fill_accounts(shared, pictures)
         asyncio.run(_shoot_accounts(shared))
