@@ -35,7 +35,7 @@ from benchmarks.photos import CACHE, make_photo_folder
 from benchmarks.timing import user_environment
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository, find_upload_files
-from imagerepo_tui.store.embedded import read_state
+from imagerepo_tui.store.embedded import client_uri
 from imagerepo_tui.store.images import GRIDFS_CHUNK_BYTES as CHUNK
 
 
@@ -110,19 +110,23 @@ def cli_upload(uri: str, folder: Path) -> None:
 
 
 def run_round(
-    client: MongoClient, base: str, photos: list[Path], folder: Path, out: Path, number: int
+    client: MongoClient, library: Path, photos: list[Path], folder: Path, out: Path, number: int
 ) -> dict[str, float]:
     names = {kind: f"{kind}_{number}" for kind in ("raw", "raw2", "inserts", "app", "cli")}
+    app_uri, cli_uri = (
+        str(client_uri(library, names["app"])),
+        str(client_uri(library, names["cli"])),
+    )
     raw_ids: list = []
     app_ids: list[str] = []
     times = {
         "raw up": timed(lambda: raw_ids.extend(raw_upload(client, names["raw"], photos, 1))),
         "raw up 2 threads": timed(lambda: raw_upload(client, names["raw2"], photos, 2)),
         "raw inserts": timed(lambda: raw_inserts(client, names["inserts"], photos)),
-        "app up": timed(lambda: app_ids.extend(app_upload(base + names["app"], folder))),
-        "cli up": timed(lambda: cli_upload(base + names["cli"], folder)),
+        "app up": timed(lambda: app_ids.extend(app_upload(app_uri, folder))),
+        "cli up": timed(lambda: cli_upload(cli_uri, folder)),
         "raw down": timed(lambda: raw_download(client, names["raw"], raw_ids, out / "raw")),
-        "app down": timed(lambda: app_download(base + names["app"], app_ids, out / "app")),
+        "app down": timed(lambda: app_download(app_uri, app_ids, out / "app")),
     }
     for name in names.values():
         client.drop_database(name)
@@ -187,10 +191,11 @@ def main() -> None:
             (folder / path.name).write_bytes(path.read_bytes())
         photos = sorted(folder.iterdir())
         starter = ImageRepository.open(Settings(data_dir=work / "lib", embedded_idle_seconds=5))
-        base = str(read_state(work / "lib")["uri"])
-        client: MongoClient = MongoClient(base, journal=True, directConnection=True)
+        client: MongoClient = MongoClient(str(client_uri(work / "lib")), journal=True)
         for number in range(args.rounds):
-            rounds.append(run_round(client, base, photos, folder, work / f"out{number}", number))
+            rounds.append(
+                run_round(client, work / "lib", photos, folder, work / f"out{number}", number)
+            )
         best = {key: min(r[key] for r in rounds) for key in rounds[0]}
         client.close()
         starter.close()

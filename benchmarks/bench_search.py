@@ -25,7 +25,7 @@ from benchmarks.photos import CACHE
 from benchmarks.timing import median_seconds
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository
-from imagerepo_tui.store.embedded import read_state
+from imagerepo_tui.store.embedded import client_uri
 
 PAGE = 50
 # What a user may see in a library without accounts: live images that are nobody's
@@ -111,7 +111,7 @@ def ensure_library(count: int, db_uri: str | None) -> tuple[str, ImageRepository
     else:
         data_dir = CACHE / f"library{count}"
         repo = ImageRepository.open(Settings(data_dir=data_dir, embedded_idle_seconds=30))
-        uri = str(read_state(Path(data_dir))["uri"]) + "imagerepo"
+        uri = str(client_uri(Path(data_dir), "imagerepo"))
     have = repo.count()
     if have < count:
         print(f"filling the library: {count - have} images (once; kept in {CACHE})")

@@ -51,6 +51,10 @@ class EmbeddedServerError(DatabaseUnavailableError):
     """The embedded server could not be started."""
 
 
+class DataDirError(EmbeddedServerError):
+    """The data directory is not a library and not a new or empty folder."""
+
+
 class LoginError(ImageRepoError):
     """A login failed. The message never says whether the account exists."""
 

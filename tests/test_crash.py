@@ -19,6 +19,7 @@ from bson import ObjectId
 from gridfs import GridFSBucket
 from pymongo import MongoClient
 
+from imagerepo_tui.store.embedded import client_uri
 from tests.sample_images import jpeg_bytes, write
 from tests.support import (
     assert_no_orphans,
@@ -173,7 +174,7 @@ def test_killed_embedded_server_stops_the_import_cleanly(
         assert again[path] == image_id
     restarted = server_state(data_dir)
     assert restarted is not None and restarted["pid"] != state["pid"]
-    client: MongoClient = MongoClient(restarted["uri"], directConnection=True)
+    client: MongoClient = MongoClient(client_uri(data_dir))
     try:
         db = client["imagerepo"]
         assert_printed_ids_intact(db, printed, files)

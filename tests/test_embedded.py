@@ -18,6 +18,7 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
+from imagerepo_tui.store.embedded import client_uri
 from tests.sample_images import jpeg_bytes, write
 from tests.support import (
     assert_no_traceback,
@@ -53,9 +54,10 @@ def listening_addresses(port: int) -> set[str]:
 
 
 def client_for(data_dir: Path) -> MongoClient:
-    state = server_state(data_dir)
-    assert state is not None
-    return MongoClient(state["uri"], directConnection=True, serverSelectionTimeoutMS=3000)
+    """A client with the library's credential, as `server uri` gives it to users."""
+    uri = client_uri(data_dir)
+    assert uri is not None
+    return MongoClient(uri, serverSelectionTimeoutMS=3000)
 
 
 def test_first_use_starts_a_private_local_server(embedded_data_dir: Path, tmp_path: Path) -> None:
@@ -158,7 +160,10 @@ def test_concurrent_processes_share_one_server(embedded_data_dir: Path, tmp_path
     assert state is not None
     # One server and one supervisor for the directory, nothing else.
     assert sorted(pids_using(data_dir)) == sorted([state["pid"], state["supervisor_pid"]])
-    assert list(data_dir.glob("*.json")) == [data_dir / "server.json"]
+    assert sorted(data_dir.glob("*.json")) == [
+        data_dir / "credential.json",
+        data_dir / "server.json",
+    ]
     done = run_cli("--data-dir", str(data_dir), "ls", "--json")
     assert done.returncode == 0 and len(json.loads(done.stdout)) == 10
     assert server_state(data_dir) == state

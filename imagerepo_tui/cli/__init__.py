@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 from imagerepo_tui.cli.parser import UsageError, build_parser
 from imagerepo_tui.config import Settings
-from imagerepo_tui.errors import ImageRepoError
+from imagerepo_tui.datadir import check_data_dir
+from imagerepo_tui.errors import DataDirError, ImageRepoError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -64,10 +65,15 @@ __all__ = ["build_parser", "main", "run"]
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """Settings, with an embedded data directory that is ours to use: a folder that is
+    not a library is refused before anything is started in it or changed."""
     try:
-        return Settings.from_env(db_uri=args.db, data_dir=args.data_dir, user=args.user)
-    except ValueError as error:
+        settings = Settings.from_env(db_uri=args.db, data_dir=args.data_dir, user=args.user)
+        if not settings.db_uri:
+            check_data_dir(settings.data_dir)
+    except (ValueError, DataDirError) as error:
         raise UsageError(str(error)) from None
+    return settings
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -79,6 +85,8 @@ def run_command(args: argparse.Namespace) -> int:
     from imagerepo_tui.repository import ImageRepository
 
     out = Output(as_json=getattr(args, "json", False))
+    if args.command == "server":
+        return _run_server_command(args, out)
     # Read before the repository opens: the embedded server it may start must not
     # inherit a password in its environment.
     args.passwords = Passwords()
@@ -97,6 +105,20 @@ def run_command(args: argparse.Namespace) -> int:
         out.error(str(error))
         return EXIT_FAILED
     return EXIT_FAILED if out.failures else EXIT_OK
+
+
+def _run_server_command(args: argparse.Namespace, out: Output) -> int:
+    from imagerepo_tui.cli.server import run_server_command
+
+    try:
+        run_server_command(_settings(args), args, out)
+    except UsageError as error:
+        out.error(str(error))
+        return EXIT_USAGE
+    except ImageRepoError as error:
+        out.error(str(error))
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -205,7 +205,32 @@ def build_parser() -> argparse.ArgumentParser:
     _user_parser(command("user", "accounts: add, list and remove users, change passwords"))
     whoami = command("whoami", "show who is logged in")
     _json_option(whoami)
+    _server_parser(command("server", "the embedded database: status, uri for other clients, stop"))
     return parser
+
+
+def _server_parser(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "The embedded database (used when no --db is given) runs as its own process on "
+        "127.0.0.1 and asks every client for the library's password, which is kept in "
+        "credential.json in the data directory, readable only by you. It starts with the "
+        "first command that needs it and stops once no client has been connected for a "
+        "while (IMAGEREPO_EMBEDDED_IDLE_SECONDS, default 120)."
+    )
+    _json_option(parser)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    for name, help_text in (
+        ("status", "say whether it runs, where, and how much it stores (the default)"),
+        (
+            "uri",
+            "print a connection string with the password, for mongosh, Compass or "
+            "pymongo (starts the server if needed)",
+        ),
+        ("stop", "stop it now (connected clients lose their connection)"),
+    ):
+        sub = actions.add_parser(name, help=help_text, description=help_text)
+        _global_options(sub, top_level=False)
+        _json_option(sub, nested=True)
 
 
 def _collections_parser(parser: argparse.ArgumentParser) -> None:

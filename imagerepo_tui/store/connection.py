@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +17,7 @@ except ImportError:  # pymongo >= 4.14 moved it
 
 from imagerepo_tui.config import Settings, redact_uri
 from imagerepo_tui.errors import DatabaseUnavailableError
-from imagerepo_tui.store.embedded import join_embedded_server
+from imagerepo_tui.store.embedded import Credential, join_embedded_server
 
 DEFAULT_DB_NAME = "imagerepo"
 ALIAS = mongoengine.DEFAULT_CONNECTION_NAME
@@ -61,19 +60,27 @@ def _database_name(uri: str) -> str:
         ) from None
 
 
-def _connector(db_name: str, extra: dict[str, Any]) -> Callable[[str], MongoClient]:
-    def connect(uri: str) -> MongoClient:
+def _connect(db_name: str, uri: str, extra: dict[str, Any]) -> MongoClient:
+    mongoengine.disconnect(ALIAS)
+    mongoengine.connect(db=db_name, host=uri, alias=ALIAS, **CLIENT_OPTIONS, **extra)
+    client: MongoClient = mongoengine.get_connection(ALIAS)
+    try:
+        client.admin.command("ping")
+    except BaseException:
         mongoengine.disconnect(ALIAS)
-        mongoengine.connect(db=db_name, host=uri, alias=ALIAS, **CLIENT_OPTIONS, **extra)
-        client: MongoClient = mongoengine.get_connection(ALIAS)
-        try:
-            client.admin.command("ping")
-        except BaseException:
-            mongoengine.disconnect(ALIAS)
-            raise
-        return client
+        raise
+    return client
 
-    return connect
+
+def _connect_embedded(uri: str, credential: Credential) -> MongoClient:
+    account = {
+        "username": credential.user,
+        "password": credential.password,
+        "authSource": "admin",
+        "authMechanism": "SCRAM-SHA-256",
+        "directConnection": True,
+    }
+    return _connect(DEFAULT_DB_NAME, uri, account)
 
 
 def describe_failure(error: BaseException, where: str) -> str:
@@ -91,22 +98,13 @@ def open_store(settings: Settings) -> Store:
         where = redact_uri(uri)
         db_name = _database_name(uri)
         try:
-            client = _connector(db_name, {})(uri)
+            client = _connect(db_name, uri, {})
         except (PyMongoError, ValueError, TypeError) as error:
             raise DatabaseUnavailableError(describe_failure(error, where)) from None
         return Store(client, client[db_name], where, False, _is_secantus(client))
     data_dir = settings.data_dir
     try:
-        client = join_embedded_server(
-            data_dir,
-            settings.embedded_idle_seconds,
-            _connector(
-                DEFAULT_DB_NAME,
-                {
-                    "directConnection": True,
-                },
-            ),
-        )
+        client = join_embedded_server(data_dir, settings.embedded_idle_seconds, _connect_embedded)
     except PyMongoError as error:
         raise DatabaseUnavailableError(describe_failure(error, f"embedded:{data_dir}")) from None
     except OSError as error:

@@ -20,14 +20,15 @@ from pathlib import Path
 from types import FrameType
 
 from pymongo import MongoClient
-from pymongo.errors import PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 
+from imagerepo_tui.datadir import CONFIG_FILE, SERVER_LOCK, START_LOCK, STORAGE_DIR
 from imagerepo_tui.store.embedded import (
-    SERVER_LOCK,
-    START_LOCK,
-    STORAGE_DIR,
+    Credential,
     file_lock,
+    read_credential,
     remove_state,
+    write_credential,
     write_state,
 )
 
@@ -52,8 +53,8 @@ def _die_with_parent() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _server_command(data_dir: Path, port: int) -> list[str]:
-    config = data_dir / "secantusd.toml"
+def _server_command(data_dir: Path, port: int, extra: list[str]) -> list[str]:
+    config = data_dir / CONFIG_FILE
     # An explicit (empty) config file turns off secantusd's auto-discovery of
     # ./secantusd.toml and ~/.secantus/, so nothing outside the data dir changes it.
     config.touch(mode=0o600, exist_ok=True)
@@ -79,7 +80,12 @@ def _server_command(data_dir: Path, port: int) -> list[str]:
         "--sync-on-commit",
         "--log-level",
         "WARNING",
+        *extra,
     ]
+
+
+class AccountRejected(Exception):
+    """The server does not know the library's credential (yet)."""
 
 
 class Supervisor:
@@ -92,16 +98,49 @@ class Supervisor:
         self.published = False
 
     def start_server(self) -> str:
-        port = _free_port()
-        self.server = subprocess.Popen(
-            _server_command(self.data_dir, port),
-            stdin=subprocess.DEVNULL,
-            cwd=self.data_dir,
-            preexec_fn=_die_with_parent,
+        """Start the server with authentication on; give it the library's account first
+        if it has none (a new library, or one made before authentication)."""
+        credential = read_credential(self.data_dir)
+        if credential is None:
+            raise SystemExit("the library has no credential file; the client makes it first")
+        if not credential.provisioned:
+            credential = self.provision(credential)
+        try:
+            return self.start_authenticated(credential)
+        except AccountRejected:
+            self.stop_server()
+        return self.start_authenticated(self.provision(credential))
+
+    def provision(self, credential: Credential) -> Credential:
+        from imagerepo_tui.store.provisioning import provision  # once per library
+
+        dropped = provision(
+            self.data_dir,
+            credential,
+            _free_port(),
+            lambda port, extra: _server_command(self.data_dir, port, extra),
+            self.spawn,
         )
+        if dropped:
+            print(f"removed database accounts nobody here made: {', '.join(dropped)}", flush=True)
+        credential = Credential(credential.user, credential.password, provisioned=True)
+        write_credential(self.data_dir, credential)
+        return credential
+
+    def spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, cwd=self.data_dir, preexec_fn=_die_with_parent
+        )
+
+    def start_authenticated(self, credential: Credential) -> str:
+        port = _free_port()
+        self.server = self.spawn(_server_command(self.data_dir, port, ["--auth"]))
         uri = f"mongodb://127.0.0.1:{port}/"
         self.client = MongoClient(
             uri,
+            username=credential.user,
+            password=credential.password,
+            authSource="admin",
             directConnection=True,
             maxPoolSize=1,
             serverSelectionTimeoutMS=500,
@@ -112,9 +151,14 @@ class Supervisor:
         while time.monotonic() < deadline:
             if self.server.poll() is not None:
                 raise SystemExit(f"secantusd exited with status {self.server.returncode}")
-            with contextlib.suppress(PyMongoError):
+            try:
                 self.client.admin.command("ping")
                 return uri
+            except OperationFailure as error:
+                if error.code in (13, 18):
+                    raise AccountRejected from None
+            except PyMongoError:
+                time.sleep(0.02)
         raise SystemExit("secantusd did not answer a ping in time")
 
     def connection_count(self) -> int | None:
@@ -129,7 +173,14 @@ class Supervisor:
         assert self.server is not None
         own_connections = self.connection_count() or 0
         write_state(
-            self.data_dir, {"uri": uri, "pid": self.server.pid, "supervisor_pid": os.getpid()}
+            self.data_dir,
+            {
+                "uri": uri,
+                "pid": self.server.pid,
+                "supervisor_pid": os.getpid(),
+                "auth": True,
+                "idle": self.idle_seconds,
+            },
         )
         self.published = True
         idle_since: float | None = None
