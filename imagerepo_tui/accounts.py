@@ -25,6 +25,7 @@ FREE_ATTEMPTS = 3
 MAX_WAIT = timedelta(seconds=60)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 LOGIN_FAILED = "wrong user name or password"
+LOGIN_BUSY = "another login for this name is being checked; try again in a moment"
 
 _hasher = OWASP_HASHER
 _dummy_hash: str | None = None

@@ -209,12 +209,13 @@ class ImageRepository:
         wait = accounts.wait_before_next_try(failures, last_failure, utc_now())
         if wait > 0:
             raise LoginError(f"too many failed logins; try again in {int(wait) + 1} s")
+        if not self._users.reserve_attempt(key, failures):
+            raise LoginError(accounts.LOGIN_BUSY)
         doc = self._users.by_name_key(key)
         matches, needs_rehash = accounts.verify_password(
             doc["password_hash"] if doc else None, password
         )
         if doc is None or not matches:
-            self._users.record_failure(key)
             raise LoginError(accounts.LOGIN_FAILED)
         self._users.clear_failures(key)
         if needs_rehash:

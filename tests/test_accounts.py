@@ -276,6 +276,41 @@ def test_wrong_passwords_fail_alike_and_then_slow_down(
         assert repo.needs_login
 
 
+def test_parallel_guesses_are_throttled_like_sequential_ones(
+    settings: Settings, shared: dict[str, str]
+) -> None:
+    """24 guesses at once: each failure count goes to one try only, so no more
+    passwords are checked than one after another would be (3 free, then waits)."""
+    import threading
+
+    tries = 24
+    start = threading.Barrier(tries)
+    outcomes: list[str] = []
+    with session(settings) as repo:
+
+        def guess(number: int) -> None:
+            start.wait()
+            try:
+                repo.login("alice", f"guess {number}")
+            except LoginError as error:
+                outcomes.append(str(error))
+
+        threads = [threading.Thread(target=guess, args=(n,)) for n in range(tries)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    checked = outcomes.count(accounts.LOGIN_FAILED)
+    assert len(outcomes) == tries
+    assert 1 <= checked <= accounts.FREE_ATTEMPTS
+    assert all(
+        text == accounts.LOGIN_FAILED
+        or text == accounts.LOGIN_BUSY
+        or text.startswith("too many failed logins")
+        for text in outcomes
+    )
+
+
 def test_the_wait_doubles_up_to_a_minute() -> None:
     from datetime import UTC, datetime
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from imagerepo_tui.errors import ImageRepoError, NotFoundError
@@ -93,14 +92,24 @@ class UserStore:
             doc = self.attempts.find_one({"_id": key}) or {}
         return int(doc.get("failures", 0)), doc.get("last_failed_at")
 
-    def record_failure(self, key: str) -> None:
+    def reserve_attempt(self, key: str, failures_seen: int) -> bool:
+        """Count a try as failed before its password is checked (success clears it),
+        if the name still has ``failures_seen`` failures: of logins racing in parallel
+        only one gets each count, so parallel guesses are throttled like sequential
+        ones. False when another try got there first."""
+        now = utc_now()
         with database_errors(self.store):
-            self.attempts.find_one_and_update(
-                {"_id": key},
-                {"$inc": {"failures": 1}, "$set": {"last_failed_at": utc_now()}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
+            if failures_seen == 0:
+                try:
+                    self.attempts.insert_one({"_id": key, "failures": 1, "last_failed_at": now})
+                    return True
+                except DuplicateKeyError:
+                    return False
+            reserved = self.attempts.update_one(
+                {"_id": key, "failures": failures_seen},
+                {"$inc": {"failures": 1}, "$set": {"last_failed_at": now}},
             )
+            return reserved.matched_count == 1
 
     def clear_failures(self, key: str) -> None:
         with database_errors(self.store):
