@@ -186,3 +186,31 @@ def test_quitting_asks_before_stopping_a_hidden_upload(
     stored = raw_db["images"].count_documents({})
     assert 1 <= stored < len(paths)  # stopped, not carried on to the end
     assert_no_orphans(raw_db)
+
+
+def test_hiding_lets_go_of_the_dialog_before_it_goes(
+    settings: Settings, repo: ImageRepository, gate: threading.Event, tmp_path: Path
+) -> None:
+    """`b` pressed while results arrive: the dialog is taken down over several frames,
+    and a result written to its log meanwhile (NoMatches: no RichLog) ended the whole
+    upload after its first file."""
+    paths = _photos(tmp_path / "camera", 40)
+
+    async def body(pilot: Pilot[Any], app: ImageRepoApp) -> None:
+        gallery = await ready(pilot, 0)
+        app.browse.start_upload(paths, recursive=False)
+        await wait_for(pilot, lambda: isinstance(app.screen, UploadScreen))
+        dialog = app.screen
+        assert isinstance(dialog, UploadScreen)
+        await wait_for(pilot, lambda: dialog.job.done_files == HELD_AFTER)
+        dialog.action_hide()
+        # From the key on, results go to the status line and the job's own log only.
+        assert dialog.job.view is None
+        gate.set()
+        await wait_for(pilot, lambda: not dialog.job.running, timeout=60)
+        await settle(pilot)
+        assert any(text.startswith("Done: 40 created") for text in _notices(app))
+        assert not dialog.job.stopped
+        assert gallery.rows.total == 40
+
+    run_app_test(settings, body, repo)

@@ -323,9 +323,17 @@ class UploadScreen(ModalScreen[None]):
             self.job.cancel()
             self._hint("cancelling…")
         else:
-            self.dismiss(None)
+            self._close()
 
     def action_hide(self) -> None:
         if self.job.running:
-            self.dismiss(None)
+            self._close()
             self.app.notify("The upload goes on; u shows it again.", title="Upload")
+
+    def _close(self) -> None:
+        # Let go of the job before the dialog goes: its widgets are taken down over
+        # the next few frames, and a result arriving meanwhile must not be written
+        # to a log that is no longer there (that ended the whole upload).
+        if self.job.view is self:
+            self.job.view = None
+        self.dismiss(None)
