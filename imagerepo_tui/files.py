@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,17 +19,100 @@ from imagerepo_tui.errors import (
 from imagerepo_tui.records import FileEntry
 from imagerepo_tui.textsafe import visible
 
+# Room for ".<name>.<8 hex>.part" (the temporary file of an export) within the 255 bytes
+# most filesystems allow a name.
+MAX_EXPORT_NAME_BYTES = 200
+# How much of an image id a clashing export name carries: the end of an ObjectId (its
+# counter), since its first 8 digits are the upload's second, shared by a whole upload.
+SHORT_ID_DIGITS = 8
+
 
 def safe_export_name(filename: str, fallback: str) -> str:
-    """A basename that cannot escape a folder, hide itself or drive a terminal."""
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(ch if visible(ch) == ch else "_" for ch in base).strip().lstrip(".")
-    if not base:
-        base = fallback
-    while len(base.encode("utf-8")) > 200:
-        stem, dot, ext = base.rpartition(".")
-        base = f"{stem[:-1]}{dot}{ext}" if dot and len(ext) <= 10 and stem else base[:-1]
-    return base
+    """A basename that cannot escape a folder, hide itself or drive a terminal.
+
+    A "/" comes only from a path (no file name holds one): the last part is kept. A
+    backslash is an ordinary character of a Unix file name ("holiday\\1.png") but a
+    separator elsewhere: it becomes "_" ("holiday_1.png"), so the name stays whole
+    rather than shrinking to "1.png" and clashing with unrelated images.
+    """
+    # The fallback is cleaned too: it is made of stored fields (id and format).
+    base = _cleaned(filename) or _cleaned(fallback) or "image"
+    stem, extension = _split_extension(base)
+    return _fitted(stem, extension)
+
+
+def _cleaned(name: str) -> str:
+    base = name.rsplit("/", 1)[-1].replace("\\", "_")
+    return "".join(ch if visible(ch) == ch else "_" for ch in base).strip().lstrip(".")
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    """``("IMG_0001", ".jpg")``; a name without a short extension is all stem."""
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and len(extension) <= 10:
+        return stem, dot + extension
+    return name, ""
+
+
+def _fitted(stem: str, tail: str) -> str:
+    """``stem + tail`` within ``MAX_EXPORT_NAME_BYTES``, cutting the stem's end (whole
+    characters; the tail is an extension and perhaps an id, at most ~70 bytes)."""
+    room = MAX_EXPORT_NAME_BYTES - len(tail.encode("utf-8"))
+    # Cut the bytes once and drop a character split in two: a stored name can be huge.
+    return stem.encode("utf-8")[:room].decode("utf-8", "ignore") + tail
+
+
+def _name_key(name: str) -> str:
+    """What a name is to a filesystem that ignores case (macOS, Windows) or Unicode
+    normalisation (macOS): "a.JPG" is "a.jpg" there. Folding more than one filesystem
+    does costs only an id suffix, never a lost file."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+class ExportNames:
+    """The names one batch of exports writes, so that no image of it overwrites another.
+
+    The first image to want a name gets it; a later one whose name clashes (the same
+    name, or one a case-insensitive filesystem takes for it) gets the end of its id
+    added, ``IMG_0001 (2cb0e7a1).jpg``: the same on every run, as it depends only on
+    the image. One batch, one thread (the CLI's loop, the TUI's bulk worker).
+    """
+
+    def __init__(self) -> None:
+        self._taken: set[str] = set()  # name keys given out in this batch
+        self._names: dict[str, str] = {}  # image id -> its name in this batch
+        self._written: set[str] = set()  # image ids this batch has written
+
+    def name_for(self, image_id: str, filename: str, fallback: str) -> str:
+        """The name ``image_id`` writes in this batch (the same if asked again)."""
+        if image_id in self._names:
+            return self._names[image_id]
+        stem, extension = _split_extension(safe_export_name(filename, fallback))
+        for candidate in _candidates(stem, extension, image_id):
+            if _name_key(candidate) not in self._taken:
+                self._taken.add(_name_key(candidate))
+                self._names[image_id] = candidate
+                return candidate
+        raise AssertionError("unreachable: the candidates never end")
+
+    def written(self, image_id: str) -> bool:
+        """True once this batch has written ``image_id`` (named twice in one batch)."""
+        return image_id in self._written
+
+    def mark_written(self, image_id: str) -> None:
+        self._written.add(image_id)
+
+
+def _candidates(stem: str, extension: str, image_id: str) -> Iterator[str]:
+    """The name, then with the end of the id, the whole id, the whole id and a count:
+    only names crafted to clash get past the second."""
+    yield _fitted(stem, extension)
+    yield _fitted(stem, f" ({image_id[-SHORT_ID_DIGITS:]}){extension}")
+    yield _fitted(stem, f" ({image_id}){extension}")
+    count = 2
+    while True:
+        yield _fitted(stem, f" ({image_id} {count}){extension}")
+        count += 1
 
 
 # -- finding files to upload -----------------------------------------------------------

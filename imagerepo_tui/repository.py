@@ -34,6 +34,7 @@ from imagerepo_tui.errors import (
     UnreadablePathError,
 )
 from imagerepo_tui.files import (
+    ExportNames,
     PreparedUpload,
     display_filename,
     find_upload_files,
@@ -75,6 +76,7 @@ from imagerepo_tui.textsafe import visible
 # The one API front ends import: the records and file helpers are part of it.
 __all__ = [
     "CollectionInfo",
+    "ExportNames",
     "FileEntry",
     "ImageInfo",
     "ImageRepository",
@@ -812,17 +814,31 @@ class ImageRepository:
 
     # -- exporting ------------------------------------------------------------------------
 
-    def export(self, image_id: str, folder: str | Path, *, force: bool = False) -> Path:
+    def export(
+        self,
+        image_id: str,
+        folder: str | Path,
+        *,
+        force: bool = False,
+        names: ExportNames | None = None,
+    ) -> Path:
         """Write the original bytes as ``folder/<sanitised original filename>``.
 
         Never outside ``folder``, never through a symlink planted at the target name,
         never over an existing file unless ``force`` (then replaced atomically).
+        A batch passes one ``names`` for all its images: a name another image of the
+        batch has is given the end of this one's id, so ``force`` replaces files from
+        before the batch but never one the batch wrote.
         """
         directory = Path(folder)
         if not directory.is_dir():
             raise ExportError(f"{visible(str(directory))} is not a folder")
         info, data = self.original_bytes(image_id)
-        target = directory / safe_export_name(info.filename, f"{info.id}.{info.format.lower()}")
+        names = names if names is not None else ExportNames()
+        name = names.name_for(info.id, info.filename, f"{info.id}.{info.format.lower()}")
+        target = directory / name
+        if names.written(info.id):
+            return target  # named twice in one batch: its file is already there
         if not force and os.path.lexists(target):
             raise ExportError(f"{visible(str(target))} already exists (use --force to overwrite)")
         temporary = directory / f".{target.name}.{secrets.token_hex(4)}.part"
@@ -846,4 +862,5 @@ class ImageRepository:
         finally:
             if temporary.exists():
                 temporary.unlink()
+        names.mark_written(info.id)
         return target

@@ -246,7 +246,9 @@ def test_hostile_filenames_upload_and_print_safely(cli, tmp_path: Path) -> None:
     [
         ("../../evil.jpg", "evil.jpg"),
         ("/etc/x.jpg", "x.jpg"),
-        ("C:\\Windows\\x.jpg", "x.jpg"),
+        # A backslash is a character of a Unix name: kept, as "_", never a separator.
+        ("C:\\Windows\\x.jpg", "C:_Windows_x.jpg"),
+        ("holiday\\1.png", "holiday_1.png"),
         ("..", "fallback.jpg"),
         ("", "fallback.jpg"),
         ("/", "fallback.jpg"),

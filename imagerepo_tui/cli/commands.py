@@ -15,6 +15,7 @@ from imagerepo_tui.cli.parser import UsageError
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
 from imagerepo_tui.query import QueryError
 from imagerepo_tui.repository import (
+    ExportNames,
     ImageRepository,
     NewMetadata,
     UploadResult,
@@ -214,9 +215,10 @@ def cmd_download(repo: ImageRepository, args: argparse.Namespace, out: Output) -
         raise UsageError(f"{path_text(folder)} is not a folder")
     ids, count = targets(repo, args)
     written: list[dict[str, Any]] = []
+    names = ExportNames()  # one batch: same-named images get distinct files
 
     def download(image_id: str) -> None:
-        target = repo.export(image_id, folder, force=args.force)
+        target = repo.export(image_id, folder, force=args.force, names=names)
         written.append({"id": image_id, "path": str(target)})
         if not out.as_json:
             out.line(Text.assemble((visible(image_id), "cyan"), "  ", path_text(target)))

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual import work
 
 from imagerepo_tui.errors import DatabaseUnavailableError
+from imagerepo_tui.files import ExportNames  # not via repository: that loads pymongo
 from imagerepo_tui.query import QueryError
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.reporting import report_errors
@@ -373,11 +374,14 @@ class OrganiseActions:
         def chosen(choice: ExportChoice | None) -> None:
             if choice is None:
                 return
+            names = ExportNames()  # one batch: same-named images get distinct files
             job = BulkJob(
                 f"Exporting to {visible(str(choice.folder))}",
                 "exported",
                 selection,
-                lambda repo, image_id: repo.export(image_id, choice.folder, force=choice.force),
+                lambda repo, image_id: repo.export(
+                    image_id, choice.folder, force=choice.force, names=names
+                ),
             )
             self.run_bulk(job, clear_marks=False)
 
