@@ -12,15 +12,20 @@
 Everything a user types is matched literally: values become equality tests, escaped
 regexes or numbers, never operators, so ``{"$ne": null}`` or ``.*`` find nothing odd.
 The parser is pure: it turns text into a Mongo filter and a sort, and points at the
-offending column when the text is not valid.
+offending column when the text is not valid. What the database would refuse with its own
+error is refused here first, with a column: dates outside years 1-9999, numbers past 64
+bits, terms over 1,000 characters, queries over 4,000, control characters.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from imagerepo_tui.errors import ImageRepoError
@@ -56,6 +61,26 @@ _SIZE_UNITS = {
     "gib": 1024**3,
 }
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)", re.IGNORECASE)
+# Plain decimals, as records.parse_meta types a stored value (it imports this module, so
+# its patterns cannot be imported here): Python's int()/float() would also take "1_000",
+# "nan" and "infinity", and a stored "nan" is text.
+_META_INT = re.compile(r"[+-]?\d+")
+_META_FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
+# BSON's integers are 64-bit: pymongo refuses a bigger Python int with an OverflowError.
+INT64_MAX = 2**63 - 1
+# Caps that keep odd input a usage error rather than a server error: the embedded server
+# refuses a $regex pattern over 1,000 characters (MongoDB's own cap is 32,764), and no one
+# types a search longer than a few lines.
+MAX_QUERY_CHARS = 4000
+MAX_TERM_CHARS = 1000
+MAX_PATTERN_CHARS = 1000
+# The first instant after year 9999 is not a datetime: the last span ends here instead
+# (BSON keeps milliseconds, so only 9999-12-31 23:59:59.999 itself is left out).
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+# Whitespace separates terms; every other control character (NUL included, which the
+# server refuses in a regex) and lone surrogates (undecodable bytes in argv, which BSON
+# cannot encode) are refused where they stand.
+_SEPARATORS = frozenset("\t\n\r")
 _COMPARISON = re.compile(r"(>=|<=|>|<|=)?(.*)", re.DOTALL)
 _MONGO_OPERATORS = {">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -136,7 +161,29 @@ def _read_value(text: str, start: int) -> tuple[str, int]:
 _KEY = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*):")
 
 
+def _check_text(text: str) -> None:
+    """Refuse what no query needs and the database would choke on, at its column."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"the query is too long (at most {MAX_QUERY_CHARS:,} characters)", MAX_QUERY_CHARS + 1
+        )
+    for index, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category == "Cs":
+            raise QueryError("undecodable bytes: a query is text", index + 1)
+        if category == "Cc" and char not in _SEPARATORS:
+            raise QueryError(f"control character U+{ord(char):04X} in the query", index + 1)
+
+
+def _field_name(written: str) -> str:
+    """A field in any case (``TAG:``), but a custom field's own key as written:
+    ``meta.Trip`` is not ``meta.trip``."""
+    head, dot, rest = written.partition(".")
+    return head.lower() + dot + rest
+
+
 def tokenize(text: str) -> list[_Token]:
+    _check_text(text)
     tokens: list[_Token] = []
     index = 0
     while index < len(text):
@@ -144,31 +191,53 @@ def tokenize(text: str) -> list[_Token]:
             index += 1
             continue
         start = index
-        negated = text[index] == "-" and index + 1 < len(text) and not text[index + 1].isspace()
+        if text[index] == "-" and (index + 1 == len(text) or text[index + 1].isspace()):
+            raise QueryError(
+                'a lone "-" negates nothing (write "-" in quotes to find it)', start + 1
+            )
+        negated = text[index] == "-"
         if negated:
             index += 1
         match = _KEY.match(text, index)
         key = None
         if match:
-            key = match.group(1).lower()
+            key = _field_name(match.group(1))
             index = match.end()
         value, index = _read_value(text, index)
         if key is not None and value == "":
             raise QueryError(f"{key}: needs a value", start + 1)
+        if len(value) > MAX_TERM_CHARS:
+            raise QueryError(
+                f"a term is too long (at most {MAX_TERM_CHARS:,} characters)", start + 1
+            )
         tokens.append(_Token(negated, key, value, start + 1))
     return tokens
 
 
-def _parse_number(raw: str, token: _Token, sizes: bool) -> float:
+def _parse_number(raw: str, token: _Token, sizes: bool) -> int | float:
     match = _NUMBER.fullmatch(raw.strip())
     if not match:
         raise QueryError(f"{token.key}: expects a number, not {raw!r}", token.column)
-    number, unit = float(match.group(1)), match.group(2).lower()
+    # Decimal, not float: "99999999999999999999999" must not round to a nearby number.
+    number, unit = Decimal(match.group(1)), match.group(2).lower()
     if unit and not sizes:
         raise QueryError(f"{token.key}: a plain number, without {unit!r}", token.column)
     if unit not in _SIZE_UNITS:
         raise QueryError(f"size: unknown unit {unit!r} (use kb, mb or gb)", token.column)
-    return number * _SIZE_UNITS[unit]
+    number *= _SIZE_UNITS[unit]
+    if number > INT64_MAX:  # no width or size is that big, and BSON has no bigger int
+        raise QueryError(f"{token.key}: {raw!r} is too large", token.column)
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _range_parts(raw: str, operator: str | None, token: _Token) -> tuple[str, str] | None:
+    """``low..high`` as its two parts, None for a single value."""
+    if ".." not in raw:
+        return None
+    if operator is not None:
+        raise QueryError(f"{token.key}: a range takes no {operator}", token.column)
+    low, _, high = raw.partition("..")
+    return low, high
 
 
 def _split_comparison(value: str) -> tuple[str | None, str]:
@@ -180,8 +249,9 @@ def _split_comparison(value: str) -> tuple[str | None, str]:
 
 def _number_condition(token: _Token, field_name: str, sizes: bool) -> dict[str, Any]:
     operator, raw = _split_comparison(token.value)
-    if ".." in raw:
-        low, high = (_parse_number(part, token, sizes) for part in raw.split("..", 1))
+    parts = _range_parts(raw, operator, token)
+    if parts is not None:
+        low, high = (_parse_number(part, token, sizes) for part in parts)
         return {field_name: {"$gte": low, "$lte": high}}
     number = _parse_number(raw, token, sizes)
     if operator is None:
@@ -199,15 +269,27 @@ def _date_span(raw: str, token: _Token) -> tuple[datetime, datetime]:
             start = datetime.strptime(raw.strip(), pattern).replace(tzinfo=UTC)
         except ValueError:
             continue
+        return start, _span_end(start, unit)
+    raise QueryError(
+        f"{token.key}: expects a date like 2021, 2021-05 or 2021-05-17 "
+        "(years 1 to 9999, real months and days)",
+        token.column,
+    )
+
+
+def _span_end(start: datetime, unit: str) -> datetime:
+    """The first instant after the year, month or day that begins at ``start``."""
+    try:
         if unit == "day":
-            return start, start + timedelta(days=1)
+            return start + timedelta(days=1)
         if unit == "month":
             year, month = (
                 (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
             )
-            return start, start.replace(year=year, month=month)
-        return start, start.replace(year=start.year + 1)
-    raise QueryError(f"{token.key}: expects a date like 2021, 2021-05 or 2021-05-17", token.column)
+            return start.replace(year=year, month=month)
+        return start.replace(year=start.year + 1)
+    except (OverflowError, ValueError):  # after 9999-12-31 there is no datetime
+        return _END_OF_TIME
 
 
 def _span_comparison(operator: str | None, start: datetime, end: datetime) -> dict[str, Any]:
@@ -221,30 +303,41 @@ def _span_comparison(operator: str | None, start: datetime, end: datetime) -> di
 
 def _date_condition(token: _Token, field_name: str) -> dict[str, Any]:
     operator, raw = _split_comparison(token.value)
-    if ".." in raw:
-        first, last = raw.split("..", 1)
+    parts = _range_parts(raw, operator, token)
+    if parts is not None:
+        first, last = parts
         return {
             field_name: {"$gte": _date_span(first, token)[0], "$lt": _date_span(last, token)[1]}
         }
     return {field_name: _span_comparison(operator, *_date_span(raw, token))}
 
 
-def _literal_contains(value: str) -> dict[str, Any]:
+def _literal_contains(token: _Token) -> dict[str, Any]:
     # Raw $regex with $options and re.escape: literal, and the form the embedded
     # server answers (a compiled Python regex silently matches nothing there).
-    return {"$regex": re.escape(value.casefold()), "$options": "i"}
-
-
-def _meta_value(raw: str) -> Any:
-    try:
-        return float(raw) if "." in raw or "e" in raw.lower() else int(raw)
-    except ValueError:
-        return raw
+    pattern = re.escape(token.value.casefold())
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise QueryError(
+            f"{token.key}: too long (at most {MAX_PATTERN_CHARS:,} characters, "
+            "punctuation and spaces counting twice)",
+            token.column,
+        )
+    return {"$regex": pattern, "$options": "i"}
 
 
 def _meta_number(raw: str) -> int | float | None:
-    value = _meta_value(raw)
-    return None if isinstance(value, str) else value
+    """``raw`` as a number the way a stored value is typed, or None for text. An
+    integer past 64 bits compares as a float (BSON has no bigger int); "1e999" is
+    infinite, so text, as it is when stored."""
+    text = raw.strip()
+    if _META_INT.fullmatch(text):
+        number = int(text)
+        if -INT64_MAX - 1 <= number <= INT64_MAX:
+            return number
+    elif not _META_FLOAT.fullmatch(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
 
 
 def _meta_date(condition: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
@@ -260,19 +353,21 @@ def _meta_condition(token: _Token) -> dict[str, Any]:
         raise QueryError(f"meta.{key}: not a valid metadata key", token.column)
     path = f"meta.{key}"
     operator, raw = _split_comparison(token.value)
-    if operator is None and ".." not in raw:
-        value = _meta_value(raw)
+    parts = _range_parts(raw, operator, token)
+    if operator is None and parts is None:
+        value = _meta_number(raw)
         # "4" finds a number 4 or the text "4": values are typed when stored.
-        return {path: raw} if isinstance(value, str) else {path: {"$in": [value, raw]}}
+        return {path: raw} if value is None else {path: {"$in": [value, raw]}}
     # Dates compare by whole days, months or years, as taken: does.
-    if ".." in raw:
-        low, high = raw.split("..", 1)
+    if parts is not None:
+        low, high = parts
         bounds = (_meta_number(low), _meta_number(high))
         number = None if None in bounds else {path: {"$gte": bounds[0], "$lte": bounds[1]}}
         date = _meta_date(
             lambda: {path: {"$gte": _date_span(low, token)[0], "$lt": _date_span(high, token)[1]}}
         )
     else:
+        assert operator is not None  # no range and no operator returned above
         value = _meta_number(raw)
         number = None if value is None else {path: {_MONGO_OPERATORS[operator]: value}}
         date = _meta_date(lambda: {path: _span_comparison(operator, *_date_span(raw, token))})
@@ -296,7 +391,7 @@ def _orientation_condition(token: _Token) -> dict[str, Any]:
 def _sort_of(token: _Token) -> Sort:
     name = token.value.casefold()
     descending = name.startswith("-")
-    name = name.lstrip("-")
+    name = name.removeprefix("-")  # one "-": "--size" is a typo, not a double negation
     if name not in SORT_FIELDS or token.negated:
         choices = "|".join(SORT_FIELDS)
         raise QueryError(f"sort: is one of {choices}, with - for descending", token.column)
@@ -341,9 +436,9 @@ def _condition(
             "format": {"jpg": "jpeg", "tif": "tiff"}.get(value.casefold(), value.casefold()).upper()
         }
     if key == "camera":
-        return {"camera": _literal_contains(value)}
+        return {"camera": _literal_contains(token)}
     if key == "name":
-        return {"filename": _literal_contains(value)}
+        return {"filename": _literal_contains(token)}
     if key == "collection":
         return _lookup(token, "collections", collection_id)
     if key == "owner":
