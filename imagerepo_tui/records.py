@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from imagerepo_tui.checked import Fields, plain_exif_value, plain_meta_value
 from imagerepo_tui.errors import (
     InvalidMetadataError,
 )
@@ -24,6 +25,10 @@ MAX_KEYWORDS = 500
 # boolean from the (trashed, ...) compound indexes but scans for a null test.
 LIVE: dict[str, Any] = {"trashed": False}
 IN_TRASH: dict[str, Any] = {"trashed": True}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,9 @@ class ImageInfo:
     sha256: str
     exif: dict[str, Any]
     taken_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    # None only in a damaged record: the stored date was missing or no date.
+    created_at: datetime | None
+    updated_at: datetime | None
     seq: int
     collections: tuple[str, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
@@ -54,43 +60,59 @@ class ImageInfo:
     owner: str = ""
     owner_name: str = ""
     public: bool = False
+    # What is wrong with the stored document ("title: expected a string, got int"),
+    # empty for a sound one. The fields above then hold what could be shown.
+    damaged: tuple[str, ...] = ()
 
     @classmethod
     def from_document(
-        cls, doc: dict[str, Any], owner_names: Mapping[str, str] | None = None
+        cls,
+        doc: Mapping[str, Any],
+        owner_names: Mapping[str, str] | None = None,
+        own_collections: Container[str] | None = None,
     ) -> ImageInfo:
-        owner = doc.get("owner") or ""
-        return cls(
-            id=str(doc["_id"]),
-            filename=doc["filename"],
-            title=doc.get("title", ""),
-            description=doc.get("description", ""),
-            tags=tuple(doc.get("tags", ())),
-            format=doc["format"],
-            mime=doc["mime"],
-            width=doc["width"],
-            height=doc["height"],
-            frames=doc.get("frames", 1),
-            size=doc["size"],
-            sha256=doc["sha256"],
-            exif=dict(doc.get("exif") or {}),
-            taken_at=doc.get("taken_at"),
-            created_at=doc["created_at"],
-            updated_at=doc["updated_at"],
-            seq=doc["seq"],
-            collections=tuple(str(c) for c in doc.get("collections", ())),
-            meta=dict(doc.get("meta") or {}),
-            deleted_at=doc.get("deleted_at"),
-            owner=owner,
-            owner_name=(owner_names or {}).get(owner, ""),
-            public=bool(doc.get("public")),
-        )
+        """The record of a stored document, whoever wrote it: every field's type is
+        checked here (``checked.Fields``), a wrong one shown as best it can be and
+        listed in ``damaged``. Never raises, whatever the document holds.
+
+        ``own_collections`` (ids) keeps only the viewer's collections: another user
+        may have put a public image in theirs, which is not the viewer's to see."""
+        fields = Fields(doc)
+        values: dict[str, Any] = {
+            "id": fields.identity(),
+            "filename": fields.text("filename"),
+            "title": fields.text("title"),
+            "description": fields.text("description"),
+            "tags": fields.texts("tags"),
+            "format": fields.text("format"),
+            "mime": fields.text("mime"),
+            "width": fields.integer("width", minimum=1),
+            "height": fields.integer("height", minimum=1),
+            "frames": fields.integer("frames", required=False, default=1, minimum=1),
+            "size": fields.integer("size", minimum=0),
+            "sha256": fields.digest("sha256"),
+            "exif": fields.mapping("exif", plain_exif_value, "text or a number"),
+            "taken_at": fields.moment("taken_at", required=False),
+            "created_at": fields.moment("created_at"),
+            "updated_at": fields.moment("updated_at"),
+            "seq": fields.integer("seq"),
+            "collections": tuple(
+                str(oid)
+                for oid in fields.object_ids("collections")
+                if own_collections is None or str(oid) in own_collections
+            ),
+            "meta": fields.mapping("meta", plain_meta_value, "text, a number or a date"),
+            "deleted_at": fields.moment("deleted_at", required=False),
+            "owner": fields.text("owner", required=False),
+            "public": fields.flag("public"),
+        }
+        # Not part of the record, but without it the original is unreachable.
+        fields.object_id("file_id")
+        owner_name = (owner_names or {}).get(values["owner"], "")
+        return cls(**values, owner_name=owner_name, damaged=tuple(fields.problems))
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types, for ``--json`` output."""
-
-        def iso(moment: datetime | None) -> str | None:
-            return moment.isoformat() if moment else None
 
         return {
             "id": self.id,
@@ -106,17 +128,19 @@ class ImageInfo:
             "size": self.size,
             "sha256": self.sha256,
             "exif": self.exif,
-            "taken_at": iso(self.taken_at),
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
+            "taken_at": _iso(self.taken_at),
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
             "collections": list(self.collections),
             "meta": {
-                key: iso(value) if isinstance(value, datetime) else value
+                key: _iso(value) if isinstance(value, datetime) else value
                 for key, value in self.meta.items()
             },
-            "deleted_at": iso(self.deleted_at),
+            "deleted_at": _iso(self.deleted_at),
             "owner": self.owner_name or None,
             "public": self.public,
+            # Always present: [] for a sound image, else one line per problem.
+            "damaged": list(self.damaged),
         }
 
 
@@ -130,8 +154,12 @@ class UserInfo:
     created_at: datetime
 
     @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> UserInfo:
-        return cls(str(doc["_id"]), doc["name"], bool(doc.get("admin")), doc["created_at"])
+    def from_document(cls, doc: Mapping[str, Any]) -> UserInfo:
+        """Checked like an image's (``ImageInfo.from_document``): only a stored
+        ``true`` makes an admin, never a truthy string such as "false"."""
+        fields = Fields(doc)
+        created = fields.moment("created_at") or datetime.fromtimestamp(0, UTC)
+        return cls(fields.identity(), fields.text("name"), fields.flag("admin"), created)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -187,19 +215,26 @@ class CollectionInfo:
     id: str
     name: str
     description: str
-    created_at: datetime
-    updated_at: datetime
+    # None only in a damaged record (see ``damaged``).
+    created_at: datetime | None
+    updated_at: datetime | None
     count: int = 0
+    damaged: tuple[str, ...] = ()
 
     @classmethod
-    def from_document(cls, doc: dict[str, Any], count: int = 0) -> CollectionInfo:
+    def from_document(cls, doc: Mapping[str, Any], count: int = 0) -> CollectionInfo:
+        """Checked like an image's (``ImageInfo.from_document``); a collection
+        without a usable name is shown by its id."""
+        fields = Fields(doc)
+        collection_id = fields.identity()
         return cls(
-            id=str(doc["_id"]),
-            name=doc["name"],
-            description=doc.get("description", ""),
-            created_at=doc["created_at"],
-            updated_at=doc["updated_at"],
+            id=collection_id,
+            name=fields.text("name") or f"(no name: {collection_id})",
+            description=fields.text("description", required=False),
+            created_at=fields.moment("created_at"),
+            updated_at=fields.moment("updated_at"),
             count=count,
+            damaged=tuple(fields.problems),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -208,8 +243,9 @@ class CollectionInfo:
             "name": self.name,
             "description": self.description,
             "count": self.count,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+            "damaged": list(self.damaged),
         }
 
 

@@ -340,10 +340,21 @@ class ImageRepository:
             self._collections.give_away(UNOWNED, str(first["_id"]))
 
     def _load_owner_names(self) -> None:
-        self._owner_names = {str(doc["_id"]): doc["name"] for doc in self._users.all()}
+        # Through the checked record: a user document with a bad name is no crash.
+        users = (UserInfo.from_document(doc) for doc in self._users.all())
+        self._owner_names = {user.id: user.name for user in users}
 
-    def _info(self, doc: dict[str, Any]) -> ImageInfo:
-        return ImageInfo.from_document(doc, self._owner_names)
+    def _own_collections(self) -> set[str] | None:
+        """Ids of the viewer's collections, the only ones an image may list: others
+        may have put a public image in theirs. None before accounts (all are ours)."""
+        return self._collections.ids(self._me()) if self._accounts else None
+
+    def _info(self, doc: dict[str, Any], own: set[str] | None = None) -> ImageInfo:
+        """The checked record of a document (``ImageInfo.from_document``); ``own``
+        saves looking up the viewer's collections again for each image of a page."""
+        if own is None:
+            own = self._own_collections()
+        return ImageInfo.from_document(doc, self._owner_names, own)
 
     def _owned(self, image_id: str) -> tuple[Any, dict[str, Any], str]:
         """(id, document, owner key) of an image the user may change: their own."""
@@ -351,7 +362,8 @@ class ImageRepository:
         oid = self.resolve_id(image_id)
         doc = self._images.get(oid)
         if doc.get("owner", UNOWNED) != me:
-            owner = self._owner_names.get(doc.get("owner", ""), "another user")
+            # Through the checked record: an owner stored as a document is no key.
+            owner = self._info(doc, own=set()).owner_name or "another user"
             raise PermissionDeniedError(
                 f"image {oid} belongs to {owner}; only its owner can change it"
             )
@@ -448,7 +460,8 @@ class ImageRepository:
         docs, cursor = self._images.page(
             parts, limit, field=sort.field, descending=descending, after=before
         )
-        return Page([self._info(doc) for doc in docs], cursor)
+        own = self._own_collections()
+        return Page([self._info(doc, own) for doc in docs], cursor)
 
     def iter_images(
         self,
@@ -480,7 +493,7 @@ class ImageRepository:
     def original_bytes(self, image_id: str) -> tuple[ImageInfo, bytes]:
         doc = self._images.get(self.resolve_id(image_id))
         data = self._images.read_original(doc)
-        if imaging.sha256_hex(data) != doc["sha256"]:
+        if imaging.sha256_hex(data) != doc.get("sha256"):
             raise ImageRepoError(f"image {doc['_id']} is damaged: its bytes fail their checksum")
         return self._info(doc), data
 
@@ -808,9 +821,8 @@ class ImageRepository:
         """Names for ids (as ``ImageInfo.collections`` holds them), for display: only
         the user's own collections (others may have put a public image in theirs)."""
         wanted = set(collection_ids)
-        return [
-            doc["name"] for doc in self._collections.all(self._me()) if str(doc["_id"]) in wanted
-        ]
+        found = (CollectionInfo.from_document(doc) for doc in self._collections.all(self._me()))
+        return [collection.name for collection in found if collection.id in wanted]
 
     # -- exporting ------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -133,15 +134,31 @@ def path_text(path: Path | str) -> str:
 OWNER_WIDTH = 12
 
 
+# How a record the app did not write correctly is marked (``ImageInfo.damaged``).
+DAMAGED = "DAMAGED"
+
+
+def damage_text(problems: Iterable[str]) -> str:
+    return "; ".join(visible(problem) for problem in problems)
+
+
+def _minute(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "????-??-?? ??:??"
+
+
+def _second(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment else "unknown"
+
+
 def listing_line(image: ImageInfo, *, accounts: bool = False) -> Text:
     """One image per line. In a library with accounts, its owner and whether it is
     public or private come after the date; before accounts, only a public image is
     marked (an image is private unless said otherwise)."""
     line = Text(no_wrap=True)
-    line.append(image.id, style="cyan")
+    line.append(visible(image.id), style="cyan")
     line.append(f"  {image.width:>5}x{image.height:<5}", style="green")
     line.append(f" {human_size(image.size):>8}")
-    line.append(f"  {image.created_at:%Y-%m-%d %H:%M}", style="dim")
+    line.append(f"  {_minute(image.created_at)}", style="dim")
     if accounts:
         owner = visible(image.owner_name) or "?"
         line.append(f"  {owner:<{OWNER_WIDTH}}", style="blue")
@@ -153,6 +170,8 @@ def listing_line(image: ImageInfo, *, accounts: bool = False) -> Text:
         line.append(f"  {visible(image.title)}")
     if image.tags:
         line.append("  " + " ".join(f"#{visible(tag)}" for tag in image.tags), style="magenta")
+    if image.damaged:
+        line.append(f"  {DAMAGED}: {damage_text(image.damaged)}", style="bold red")
     return line
 
 
@@ -168,20 +187,23 @@ def info_table(image: ImageInfo, collection_names: Iterable[str] = ()) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
+    # Every value from the library passes through visible(): an EXIF key too can
+    # hold an escape sequence that retitles the terminal or writes its clipboard.
     rows: list[tuple[str, str]] = [
-        ("id", image.id),
+        ("id", visible(image.id)),
+        *((DAMAGED.lower(), visible(problem)) for problem in image.damaged),
         ("filename", visible(image.filename)),
         ("title", visible(image.title)),
         ("description", visible(image.description)),
         ("tags", ", ".join(visible(tag) for tag in image.tags)),
-        ("format", f"{image.format} ({image.mime})"),
+        ("format", visible(f"{image.format} ({image.mime})")),
         (
             "dimensions",
             f"{image.width} x {image.height}"
             + (f", {image.frames} frames" if image.frames > 1 else ""),
         ),
         ("size", f"{human_size(image.size)} ({image.size} bytes)"),
-        ("sha256", image.sha256),
+        ("sha256", visible(image.sha256)),
         *([("owner", visible(image.owner_name))] if image.owner_name else []),
         (
             "visibility",
@@ -189,19 +211,23 @@ def info_table(image: ImageInfo, collection_names: Iterable[str] = ()) -> Table:
             if image.public
             else "private (only its owner can see it)",
         ),
-        ("created", image.created_at.isoformat(timespec="seconds")),
-        ("updated", image.updated_at.isoformat(timespec="seconds")),
+        ("created", _second(image.created_at)),
+        ("updated", _second(image.updated_at)),
     ]
     names = list(collection_names)
     if names:
         rows.append(("collections", ", ".join(visible(name) for name in names)))
     if image.deleted_at:
         rows.append(("in trash since", image.deleted_at.isoformat(timespec="seconds")))
-    rows += [(f"meta {key}", visible(str(value))) for key, value in sorted(image.meta.items())]
-    rows += [(f"exif {key}", visible(str(value))) for key, value in sorted(image.exif.items())]
+    rows += [(f"meta {visible(key)}", visible(str(value))) for key, value in _sorted(image.meta)]
+    rows += [(f"exif {visible(key)}", visible(str(value))) for key, value in _sorted(image.exif)]
     for key, value in rows:
         table.add_row(Text(key), Text(value))
     return table
+
+
+def _sorted(values: dict[str, Any]) -> list[tuple[str, Any]]:
+    return sorted(values.items(), key=lambda item: item[0])
 
 
 def collection_line(collection: CollectionInfo) -> Text:
@@ -210,6 +236,8 @@ def collection_line(collection: CollectionInfo) -> Text:
     line.append(visible(collection.name), style="bold")
     if collection.description:
         line.append(f"  {visible(collection.description)}", style="dim")
+    if collection.damaged:
+        line.append(f"  {DAMAGED}: {damage_text(collection.damaged)}", style="bold red")
     return line
 
 

@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 
 from imagerepo_tui.errors import ImageRepoError, NotFoundError
 from imagerepo_tui.store.connection import Store
-from imagerepo_tui.store.images import database_errors, utc_now
+from imagerepo_tui.store.images import database_errors, tolerant, utc_now
 from imagerepo_tui.store.models import Collection, Image
 
 
@@ -32,12 +32,17 @@ class CollectionStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.collections = Collection._get_collection()
-        self.images = Image._get_collection()
+        self.collections = tolerant(Collection._get_collection())
+        self.images = tolerant(Image._get_collection())
 
     def all(self, owner: str) -> list[dict[str, Any]]:
         with database_errors(self.store):
             return list(self.collections.find({"owner": owner}).sort("name_key", 1))
+
+    def ids(self, owner: str) -> set[str]:
+        """The (hex) ids of ``owner``'s collections: a user has few."""
+        with database_errors(self.store):
+            return {str(doc["_id"]) for doc in self.collections.find({"owner": owner}, {"_id": 1})}
 
     def by_name(self, name: str, owner: str) -> dict[str, Any]:
         with database_errors(self.store):

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pymongo
-from bson import Binary, ObjectId
+from bson import Binary, DatetimeConversion, ObjectId
 from gridfs import GridFSBucket
 from gridfs.errors import NoFile
 from mongoengine.errors import NotUniqueError, OperationError, ValidationError
@@ -73,6 +73,19 @@ def database_errors(store: Store) -> Iterator[None]:
         raise ImageRepoError(f"the database refused the operation: {error}") from None
     except PyMongoError as error:
         raise ImageRepoError(f"database error: {error}") from None
+
+
+def tolerant(collection: Any) -> Any:
+    """``collection`` read so that no stored value fails a whole batch of documents:
+    dates beyond Python's years come as ``DatetimeMS`` (which ``checked.Fields``
+    reports as no date), invalid UTF-8 with replacement characters. Strict decoding
+    raised for the batch, and one such document written by another client emptied
+    every list holding it."""
+    options = collection.codec_options.with_options(
+        datetime_conversion=DatetimeConversion.DATETIME_AUTO,
+        unicode_decode_error_handler="replace",
+    )
+    return collection.with_options(codec_options=options)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -157,6 +170,27 @@ def _one_scan(parts: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [{**parts[0], "audience": {"$in": [part["audience"] for part in parts]}}]
 
 
+# MongoDB's order of BSON types when sorting (null first), checked in this order:
+# bool before int, since a bool is an int to Python but not to BSON.
+_SORT_RANKS: tuple[tuple[type | tuple[type, ...], int], ...] = (
+    (type(None), 0),
+    (bool, 7),
+    ((int, float), 1),
+    (str, 2),
+    (dict, 3),
+    ((list, tuple), 4),
+    (bytes, 5),
+    (ObjectId, 6),
+    (datetime, 8),
+)
+# Ranks whose values Python can order among themselves.
+_COMPARABLE = frozenset({1, 2, 6, 7, 8})
+
+
+def _sort_rank(value: Any) -> int:
+    return next((rank for kinds, rank in _SORT_RANKS if isinstance(value, kinds)), 9)
+
+
 def _merged(
     pages: Sequence[list[dict[str, Any]]], field: str, descending: bool, limit: int
 ) -> list[dict[str, Any]]:
@@ -166,8 +200,11 @@ def _merged(
         return pages[0][:limit]
 
     def order(doc: dict[str, Any]) -> tuple[Any, ...]:
+        # By type first, as MongoDB sorts: a string where numbers are (written by
+        # another client) must not make Python compare the two and fail.
         value = doc.get(field)
-        return (value is not None, value, doc["_id"])
+        rank = _sort_rank(value)
+        return (rank, value if rank in _COMPARABLE else 0, doc["_id"])
 
     return sorted((doc for page in pages for doc in page), key=order, reverse=descending)[:limit]
 
@@ -185,7 +222,7 @@ class ImageStore:
 
     def __init__(self, store: Store, on_upgrade: Callable[[], None] | None = None) -> None:
         self.store = store
-        self.images = Image._get_collection()
+        self.images = tolerant(Image._get_collection())
         self.bucket = GridFSBucket(store.db)
         self._inflight: set[ObjectId] = set()
         with database_errors(store):
@@ -351,9 +388,14 @@ class ImageStore:
         return found[:limit]
 
     def read_original(self, image: Mapping[str, Any]) -> bytes:
+        file_id = image.get("file_id")
+        if not isinstance(file_id, ObjectId):
+            raise ImageRepoError(
+                f"image {image.get('_id')} is damaged: it names no stored original (file_id)"
+            )
         with database_errors(self.store):
             try:
-                with self.bucket.open_download_stream(image["file_id"]) as stream:
+                with self.bucket.open_download_stream(file_id) as stream:
                     return stream.read()
             except NoFile:
                 raise ImageRepoError(
@@ -365,7 +407,10 @@ class ImageStore:
             doc = self.images.find_one({"_id": image_id}, {"thumbnail": 1})
         if doc is None:
             raise NotFoundError(f"no image with id {image_id}")
-        return bytes(doc.get("thumbnail") or b"")
+        thumbnail = doc.get("thumbnail")
+        # Only stored bytes (bson's Binary is bytes): anything else another client put
+        # there is no thumbnail, and the preview falls back to the original.
+        return bytes(thumbnail) if isinstance(thumbnail, bytes) else b""
 
     def ping(self) -> None:
         with database_errors(self.store):

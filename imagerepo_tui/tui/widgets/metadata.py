@@ -17,9 +17,41 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
 
 
+# Another client may store thousands of EXIF entries or a megabyte of description:
+# drawing all of it froze the app on one keypress (2.3 s for 5,000 EXIF keys). The
+# pane shows this much; ``imagerepo-tui info ID`` prints everything.
+MAX_EXIF_ROWS = 60
+MAX_VALUE_CHARS = 600
+MAX_LABEL_CHARS = 40
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
 def _value(value: Any) -> Text:
-    # Text(), never markup: a title like "[@click=app.quit]" must stay literal.
-    return Text(visible(str(value)))
+    # Text(), never markup: a title like "[@click=app.quit]" must stay literal. Cut
+    # before escaping, so a huge value costs nothing.
+    return Text(visible(_cut(str(value), MAX_VALUE_CHARS)))
+
+
+def _damage(info: ImageInfo) -> list[tuple[str, Text]]:
+    """What is wrong with a document the app did not write as it would have."""
+    return [("Damaged", Text(visible(problem), style="bold red")) for problem in info.damaged]
+
+
+def _exif(info: ImageInfo) -> list[tuple[str, Text]]:
+    keys = sorted(info.exif)
+    rows = [
+        (f"EXIF {visible(_cut(key, MAX_LABEL_CHARS))}", _value(info.exif[key]))
+        for key in keys[:MAX_EXIF_ROWS]
+    ]
+    if len(keys) > MAX_EXIF_ROWS:
+        more = f"… and {len(keys) - MAX_EXIF_ROWS:,} more (imagerepo-tui info {info.id})"
+        rows.append(("EXIF", Text(visible(more), style="dim")))
+    return rows
 
 
 def _sharing(info: ImageInfo, viewer: str) -> list[tuple[str, Text]]:
@@ -37,10 +69,11 @@ def metadata_rows(info: ImageInfo, viewer: str | None = None) -> list[tuple[str,
     adds who owns the image and who can see it."""
     frames = f", {info.frames} frames" if info.frames > 1 else ""
     rows: list[tuple[str, Text]] = [
-        ("File", _value(info.filename)),
+        *_damage(info),
+        ("File", _value(info.filename or "—")),
         ("Title", _value(info.title or "—")),
         ("Description", _value(info.description or "—")),
-        ("Tags", _value(", ".join(info.tags) or "—")),
+        ("Tags", _value(", ".join(info.tags[:MAX_VALUE_CHARS]) or "—")),
         *(_sharing(info, viewer) if viewer is not None else ()),
         ("Format", _value(f"{info.format} ({info.mime}){frames}")),
         ("Size", _value(f"{human_size(info.size)} ({info.size:,} bytes)")),
@@ -49,8 +82,7 @@ def metadata_rows(info: ImageInfo, viewer: str | None = None) -> list[tuple[str,
         ("Uploaded", _value(_when(info.created_at))),
         ("Changed", _value(_when(info.updated_at))),
     ]
-    for key, value in sorted(info.exif.items()):
-        rows.append((f"EXIF {visible(str(key))}", _value(value)))
+    rows.extend(_exif(info))
     rows.append(("Id", _value(info.id)))
     return rows
 

@@ -144,7 +144,7 @@ class PreviewPane(Widget):
             self._say("")
             return
         if self._image_class is None:
-            self._say(f"{info.width}×{info.height} {info.format} (image display is off)")
+            self._say(visible(f"{info.width}×{info.height} {info.format} (image display is off)"))
             return
         self._timer = self.set_timer(DEBOUNCE_S, self._start)
 
@@ -166,9 +166,7 @@ class PreviewPane(Widget):
             return
         worker = get_current_worker()
         try:
-            thumbnail = repository.thumbnail(info.id)
-            if thumbnail and not worker.is_cancelled:
-                self._post(info, imaging.render_preview(thumbnail, box), "thumbnail")
+            self._show_thumbnail(info, box, repository)
             if worker.is_cancelled:
                 return
             _, data = repository.original_bytes(info.id)
@@ -185,6 +183,18 @@ class PreviewPane(Widget):
             self._post_error(info, str(error))
         except Exception as error:  # a preview must never take the app down
             self._post_error(info, f"cannot show this image: {error}")
+
+    def _show_thumbnail(self, info: ImageInfo, box: tuple[int, int], repository: Any) -> None:
+        """The stored thumbnail, if it decodes: one another client wrote may be any
+        bytes at all, and then the original (loaded next anyway) is all there is."""
+        thumbnail = repository.thumbnail(info.id)
+        if not thumbnail or get_current_worker().is_cancelled:
+            return
+        try:
+            image = imaging.render_preview(thumbnail, box)
+        except ImageRepoError:  # garbage in the thumbnail field: try the original
+            return
+        self._post(info, image, "thumbnail")
 
     def _post(self, info: ImageInfo, image: PILImage.Image, stage: str) -> None:
         self._call(self._apply, info, image, stage)
@@ -216,7 +226,8 @@ class PreviewPane(Widget):
             return
         self._set_image(None)
         self.shown = (info.id, "error")
-        self._say(f"{visible(info.filename)}: {message}", error=True)
+        # The message may quote the file or the database: escaped like the name.
+        self._say(visible(f"{info.filename or info.id}: {message}"), error=True)
 
     def _set_image(self, image: PILImage.Image | None) -> None:
         widget = self._image_widget()

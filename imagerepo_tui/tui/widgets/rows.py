@@ -108,6 +108,16 @@ PRIVATE_MARK = "○"
 PUBLIC_STYLE = Style(color="green", bold=True)
 
 
+# Marks a row whose stored document is damaged (the details pane says how).
+DAMAGED_MARK = "⚠"
+DAMAGED_STYLE = Style(color="red", bold=True)
+
+
+def _head(text: str, width: int) -> str:
+    """Enough of ``text`` to fill ``width`` cells (and an ellipsis after them)."""
+    return text[: width + 1]
+
+
 def _columns(width: int, accounts: bool = False) -> tuple[int, int, int]:
     """Widths of the name, owner and tags columns. The fixed ones take 39 cells, 41
     with accounts (the public/private marker). The owner column exists only with
@@ -131,14 +141,18 @@ def format_row(info: ImageInfo, width: int, dim: Style, viewer: str | None = Non
     name_width, owner_width, tags_width = _columns(width, accounts)
     owner = visible(info.owner_name or "?") if accounts and info.owner != viewer else ""
     name = Text(no_wrap=True)
+    if info.damaged:
+        name.append(f"{DAMAGED_MARK} ", style=DAMAGED_STYLE)
     if owner and not owner_width:
         name.append(f"{owner}: ", style="italic")
-    name.append(visible(info.title or info.filename))
+    # Cut before escaping: a megabyte title (another client wrote it) would be
+    # escaped whole on every repaint of the row.
+    name.append(visible(_head(info.title or info.filename or f"(no name) {info.id}", width)))
     # With an owner column, a cell of the name's width keeps the two apart.
     name.truncate(name_width - (2 if owner_width else 1), overflow="ellipsis", pad=True)
     dims = f"{info.width}×{info.height}"
-    date = info.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
-    tags = Text(visible(", ".join(info.tags)), style=dim, no_wrap=True)
+    date = info.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if info.created_at else "?"
+    tags = Text(visible(_head(", ".join(info.tags[:width]), width)), style=dim, no_wrap=True)
     tags.truncate(tags_width, overflow="ellipsis")
     parts: list[Text | str | tuple[str, Style | str]] = [" "]
     if accounts:
@@ -153,7 +167,7 @@ def format_row(info: ImageInfo, width: int, dim: Style, viewer: str | None = Non
         (
             (f"{dims:>11} ", ""),
             (f"{human_size(info.size):>9} ", ""),
-            (f"{date} ", dim),
+            (f"{date:<16} ", dim),
             tags,
         )
     )
