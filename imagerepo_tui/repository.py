@@ -214,8 +214,11 @@ class ImageRepository:
         if not self._users.reserve_attempt(key, failures):
             raise LoginError(accounts.LOGIN_BUSY)
         doc = self._users.by_name_key(key)
+        stored_hash = doc.get("password_hash") if doc else None
         matches, needs_rehash = accounts.verify_password(
-            doc["password_hash"] if doc else None, password
+            # Another client may have stored anything there: only text is a hash.
+            stored_hash if isinstance(stored_hash, str) else None,
+            password,
         )
         if doc is None or not matches:
             raise LoginError(accounts.LOGIN_FAILED)

@@ -190,6 +190,29 @@ def test_ls_and_info_list_damaged_images_beside_the_others(
     assert status == 1 and "damaged" in err
 
 
+def test_a_damaged_image_can_still_be_trashed_and_purged(
+    cli: Cli, raw_db: Any, tmp_path: Path
+) -> None:
+    """No stored original to take along, but the user must be able to get rid of it;
+    the sound images and their bytes stay."""
+    good = upload_two(cli, tmp_path)
+    no_file = plant(raw_db, good[0], file_id=MISSING)
+    not_an_id = plant(raw_db, good[0], file_id="by hand")
+    chunks = raw_db["fs.chunks"].count_documents({})
+    fresh = write(tmp_path / "fresh.jpg", jpeg_bytes(50, 30, seed=9))
+    for image_id in (no_file, not_an_id):
+        status, _, err = cli("update", image_id, str(fresh))
+        assert status == 1 and "damaged" in err and "purge it" in err
+        status, _, err = cli("delete", image_id, "-y")
+        assert status == 0, err
+        status, _, err = cli("purge", image_id, "-y")
+        assert status == 0, err
+        assert raw_db.images.find_one({"_id": ObjectId(image_id)}) is None
+    assert raw_db["fs.chunks"].count_documents({}) == chunks
+    status, out, _ = cli("ls", "--json")
+    assert sorted(item["id"] for item in json.loads(out)) == sorted(good)
+
+
 def test_image_with_a_non_objectid_id_is_listed(cli: Cli, raw_db: Any, tmp_path: Path) -> None:
     good = upload_two(cli, tmp_path)
     plant(raw_db, good[0], _id=f"by-hand{RETITLE}")

@@ -33,6 +33,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROGRESS_AFTER_S = 0.5
 
 
+def _lines_visible(message: str) -> str:
+    """Messages quote paths, names and server text, each escaped where it is quoted;
+    this is the last guard, line by line (a query error puts a caret on its own line)."""
+    return "\n".join(visible(line) for line in message.split("\n"))
+
+
 def _console(stream: TextIO) -> Console:
     # markup/emoji/highlight off: nothing a file or user supplied is ever interpreted.
     return Console(file=stream, markup=False, emoji=False, highlight=False, soft_wrap=True)
@@ -57,10 +63,10 @@ class Output:
 
     def error(self, message: str) -> None:
         self.failures += 1
-        self.err.print(Text.assemble(("error: ", "bold red"), message))
+        self.err.print(Text.assemble(("error: ", "bold red"), _lines_visible(message)))
 
     def note(self, message: str) -> None:
-        self.err.print(Text(message, style="dim"))
+        self.err.print(Text(_lines_visible(message), style="dim"))
 
     def json(self, value: Any) -> None:
         # ASCII-only JSON: no raw control or bidi characters reach a terminal.

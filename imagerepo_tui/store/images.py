@@ -666,8 +666,13 @@ class ImageStore:
         current = self.get(image_id)
         if current.get("owner") != owner:
             raise NotFoundError(f"no image with id {image_id}")
-        if current["sha256"] == fields["sha256"]:
+        if current.get("sha256") == fields["sha256"]:
             return current
+        if not isinstance(current.get("file_id"), ObjectId):
+            raise ImageRepoError(
+                f"image {image_id} is damaged: it names no stored original; "
+                "purge it and upload the file again"
+            )
         holder = self.find_by_sha256(fields["sha256"], owner)
         if holder is not None:
             raise DuplicateContentError(f"those bytes are already stored as image {holder['_id']}")
@@ -740,6 +745,8 @@ class ImageStore:
         doc = self.get(image_id)
         if doc.get("owner") != owner:
             raise NotFoundError(f"no image with id {image_id}")
+        if not isinstance(doc.get("file_id"), ObjectId):
+            return self._delete_damaged(doc, owner)
         with database_errors(self.store):
             # Claim first: if we die after the document goes, the bytes are still found.
             self._claim(doc["file_id"])
@@ -755,4 +762,13 @@ class ImageStore:
                 raise NotFoundError(f"no image with id {image_id}")
         # The image is gone; its bytes go now, or with the next cleanup if this fails.
         self._discard_quietly(doc["file_id"])
+        return doc
+
+    def _delete_damaged(self, doc: dict[str, Any], owner: str) -> dict[str, Any]:
+        """A document that names no stored original (another client wrote it): there
+        are no bytes to take along, and it must still be possible to get rid of it."""
+        with database_errors(self.store):
+            deleted = self.images.delete_one({"_id": doc["_id"], "owner": owner}).deleted_count
+        if deleted == 0:
+            raise NotFoundError(f"no image with id {doc['_id']}")
         return doc
