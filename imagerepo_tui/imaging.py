@@ -6,9 +6,12 @@ becomes one ``InvalidImageError`` with a sentence a user can act on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,9 +19,14 @@ from typing import Any
 from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError, features
 
 from imagerepo_tui.errors import InvalidImageError
+from imagerepo_tui.stderr_capture import capture_fd2, collect_warnings
+from imagerepo_tui.textsafe import visible
 
 # Never let Pillow silently accept a truncated file: that is how half-images get stored.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Every file's decoder warnings are collected into its own message (see
+# _decoder_messages), so each must be shown every time, not once per process.
+warnings.filterwarnings("always", module=r"PIL\.")
 # We enforce our own pixel limit (configurable, default 178 MP) before decoding, and
 # Pillow's DecompressionBombError (over 2 x MAX_IMAGE_PIXELS, the same 178 MP) stays on
 # as a backstop. Pillow's *warning* fires at half that: turned into an error it refused
@@ -34,6 +42,17 @@ _MAX_FRAME_BUDGET_FACTOR = 4
 
 _ORIENTATION_TAG = 0x0112
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+
+# Formats whose C decoders print to fd 2 (libtiff, through Pillow). Only their decodes
+# are captured: capture windows are serialised, every other format decodes in parallel.
+_PRINTING_FORMATS = frozenset({"TIFF"})
+# libtiff's warning handler writes "module: Warning, text."; its error handler has no
+# "Warning". Pillow carries on after some libtiff errors (a bad fax code word) and
+# returns a damaged picture: an error line means the file is refused.
+_LIBTIFF_WARNING = re.compile(r"(^|: )Warning, ")
+# libtiff names the file it was handed; Pillow hands it a made-up name.
+_LIBTIFF_FILE_PREFIX = re.compile(r"^[^\s:]*\.tiff?: ", re.IGNORECASE)
+_MAX_NOTE_CHARS = 160
 
 
 def allowed_formats() -> tuple[str, ...]:
@@ -67,6 +86,17 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# Headers of accepted formats: a file that starts like one but cannot be opened is a
+# damaged one, not an unknown format.
+_ACCEPTED_MAGIC = {
+    b"\x89PNG": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF8": "GIF",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}
+
+
 def _describe_unrecognised(data: bytes) -> str:
     head = data[:16]
     named = {
@@ -97,9 +127,14 @@ def _open(data: bytes) -> Image.Image:
     try:
         return Image.open(io.BytesIO(data), formats=list(allowed_formats()))
     except UnidentifiedImageError:
-        raise InvalidImageError(
-            f"{_describe_unrecognised(data)} (accepted: {_accepted_list()})"
-        ) from None
+        raise InvalidImageError(_unopenable(data)) from None
+
+
+def _unopenable(data: bytes) -> str:
+    damaged = next((name for magic, name in _ACCEPTED_MAGIC.items() if data.startswith(magic)), "")
+    if damaged:
+        return f"a damaged {damaged} file (its header cannot be read)"
+    return f"{_describe_unrecognised(data)} (accepted: {_accepted_list()})"
 
 
 def _check_pixels(image: Image.Image, max_pixels: int) -> None:
@@ -225,13 +260,66 @@ def make_thumbnail(image: Image.Image, box: tuple[int, int] = THUMBNAIL_BOX) -> 
     return out.getvalue()
 
 
+# -- what decoders say --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _decoder_messages() -> Iterator[list[str]]:
+    """Collect this thread's Pillow warnings; an ``InvalidImageError`` raised inside
+    leaves with them folded into its message (one line per file, never a path)."""
+    messages: list[str] = []
+    try:
+        with collect_warnings(messages):
+            yield messages
+    except InvalidImageError as error:
+        raise InvalidImageError(_with_messages(str(error), messages)) from None
+
+
+def _native_output(image: Image.Image, into: list[str]) -> contextlib.AbstractContextManager[Any]:
+    """A capture of what the C decoder prints while ``image`` decodes, for formats
+    whose decoder prints (taken lazily: Pillow decodes on ``load()``)."""
+    if image.format in _PRINTING_FORMATS:
+        return capture_fd2(into)
+    return contextlib.nullcontext()
+
+
+def _clean_message(message: str) -> str:
+    text = " ".join(_LIBTIFF_FILE_PREFIX.sub("", message.strip()).split())
+    text = visible(text.rstrip("."))
+    return text if len(text) <= _MAX_NOTE_CHARS else text[: _MAX_NOTE_CHARS - 1] + "…"
+
+
+def _with_messages(reason: str, messages: list[str]) -> str:
+    """``reason (decoder: first message; N more)`` on one line."""
+    # Repeats (a warning for each attempt to read the same block) say nothing new.
+    cleaned = [text for text in dict.fromkeys(_clean_message(m) for m in messages) if text]
+    if not cleaned:
+        return reason
+    more = f"; {len(cleaned) - 1} more" if len(cleaned) > 1 else ""
+    return f"{reason} (decoder: {cleaned[0]}{more})"
+
+
+def _is_native_warning(message: str) -> bool:
+    return bool(_LIBTIFF_WARNING.search(message))
+
+
+# -- the entry points -------------------------------------------------------------------
+
+
 def inspect_image(data: bytes, *, max_pixels: int) -> ImageFacts:
     """Validate untrusted bytes as an accepted image and compute everything stored beside it.
 
-    Raises ``InvalidImageError`` for anything we would not want in the library.
+    Raises ``InvalidImageError`` for anything we would not want in the library, with
+    what the decoder said about the file folded into its one-line message.
     """
     if not data:
         raise InvalidImageError("empty file")
+    with _decoder_messages() as messages:
+        return _inspect(data, max_pixels, messages)
+
+
+def _inspect(data: bytes, max_pixels: int, messages: list[str]) -> ImageFacts:
+    native: list[str] = []
     try:
         image = _open(data)
         _check_pixels(image, max_pixels)
@@ -239,8 +327,15 @@ def inspect_image(data: bytes, *, max_pixels: int) -> ImageFacts:
         width, height = image.size
         exif, orientation, taken_at = read_exif(image)
         _choose_draft(image, THUMBNAIL_BOX)  # a scaled JPEG decode still detects truncation
-        frames = _decode_all_frames(image, max_pixels)
-        thumbnail = make_thumbnail(image)
+        try:
+            with _native_output(image, native):
+                frames = _decode_all_frames(image, max_pixels)
+                thumbnail = make_thumbnail(image)
+        finally:
+            # What the C decoder printed explains a failure best: first, errors first.
+            messages[:0] = sorted(native, key=_is_native_warning)
+        if not all(_is_native_warning(message) for message in native):
+            raise InvalidImageError("damaged image data")
     except InvalidImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -270,10 +365,16 @@ def _decode_failure(error: Exception) -> str:
 
 
 def render_preview(data: bytes, box: tuple[int, int]) -> Image.Image:
-    """Decode stored bytes into an upright RGB(A) image that fits ``box`` pixels."""
-    try:
-        return _shrink(_open(data), box)
-    except InvalidImageError:
-        raise
-    except Exception as error:  # a damaged stored original must not crash a preview
-        raise InvalidImageError(_decode_failure(error)) from None
+    """Decode stored bytes into an upright RGB(A) image that fits ``box`` pixels.
+
+    What the decoder prints is kept off the terminal; it is only told when the preview
+    fails (a preview shows whatever decodes)."""
+    with _decoder_messages() as messages:
+        try:
+            image = _open(data)
+            with _native_output(image, messages):
+                return _shrink(image, box)
+        except InvalidImageError:
+            raise
+        except Exception as error:  # a damaged stored original must not crash a preview
+            raise InvalidImageError(_decode_failure(error)) from None

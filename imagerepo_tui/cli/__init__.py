@@ -19,6 +19,7 @@ from imagerepo_tui.cli.parser import UsageError, build_parser
 from imagerepo_tui.config import Settings
 from imagerepo_tui.datadir import check_data_dir
 from imagerepo_tui.errors import DataDirError, ImageRepoError
+from imagerepo_tui.stderr_capture import private_stderr
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -167,6 +168,9 @@ def run() -> NoReturn:
     repository is closed and every file it wrote is closed, so only the standard
     streams are left to flush.
     """
+    # The process's own messages (and the TUI) get their own copy of the terminal, so
+    # fd 2 can be captured around decoders without catching them (stderr_capture).
+    private_stderr()
     code = main()
     # The reader of `ls | head` may have left, and stderr is closed after that.
     for stream in (sys.stdout, sys.stderr):

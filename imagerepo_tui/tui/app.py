@@ -14,8 +14,10 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import platformdirs
 from rich.text import Text
 from textual import work
 from textual.app import App
@@ -23,12 +25,13 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.timer import Timer
 
-from imagerepo_tui.config import Settings, redact_uri
+from imagerepo_tui.config import APP_NAME, Settings, redact_uri
 from imagerepo_tui.errors import (
     DatabaseUnavailableError,
     ImageRepoError,
     PermissionDeniedError,
 )
+from imagerepo_tui.stderr_capture import divert_fd2
 from imagerepo_tui.tui.commands import ActionsProvider
 from imagerepo_tui.tui.keymap import load_keymap
 from imagerepo_tui.tui.screens.browse import BrowseScreen
@@ -49,6 +52,12 @@ HEALTH_SECONDS = 15.0
 # before leaving them to the next start's cleanup of abandoned uploads.
 WRITES_GRACE_SECONDS = 30.0
 RepositoryFactory = Callable[[Settings], "ImageRepository"]
+
+
+def stderr_log() -> Path:
+    """Where what C libraries print while the TUI runs goes (the last run's only). Not
+    in the data directory: a folder with files the library does not know is refused."""
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)) / "tui-stderr.log"
 
 
 def describe_database(settings: Settings) -> str:
@@ -324,8 +333,18 @@ def run_app(settings: Settings, graphics: str = "auto") -> int:
     after the screen is gone. Such reads die with the process (``cli.run`` exits
     without joining threads).
     """
-    app = make_app(settings, graphics=graphics)
-    loop = asyncio.new_event_loop()
+    # C libraries print straight to fd 2, which would draw over the screen: it goes
+    # to a log for the app's life, while the app draws on its own copy of the
+    # terminal (divert_fd2 makes it before the app is built: Textual keeps
+    # sys.__stderr__ then).
+    with divert_fd2(stderr_log()):
+        app = make_app(settings, graphics=graphics)
+        loop = asyncio.new_event_loop()
+        result = _run(app, loop)
+    return result if isinstance(result, int) else 0
+
+
+def _run(app: ImageRepoApp, loop: asyncio.AbstractEventLoop) -> object:
     try:
         result = app.run(loop=loop)
         if app.writes.running:
@@ -335,4 +354,4 @@ def run_app(settings: Settings, graphics: str = "auto") -> int:
             sys.stderr.write("gave up waiting; the next start cleans up what was cut short\n")
     finally:
         loop.close()
-    return result if isinstance(result, int) else 0
+    return result
