@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from PIL import Image as PILImage
-from rich.text import Text
+from rich.text import Text, TextType
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -60,6 +60,12 @@ class ImageTree(DirectoryTree):
                 continue
         return shown
 
+    def process_label(self, label: TextType) -> Text:
+        """Names come straight from the disk: escaped (an ESC or BEL in a file name
+        would drive the terminal) and plain text, never markup. Whole, too: a newline
+        in a name is escaped rather than cutting the label short."""
+        return Text(visible(label if isinstance(label, str) else label.plain))
+
     def render_label(self, node: TreeNode[DirEntry], base_style: Any, style: Any) -> Text:
         label = super().render_label(node, base_style, style)
         if node.data is not None and node.data.path in self.marked:
@@ -99,7 +105,7 @@ class FilePreview(Vertical):
             image = imaging.render_preview(data, box)
             text = f"{facts.format}  {facts.width}×{facts.height}  {human_size(len(data))}"
         except Exception as error:  # any bad file is a message here, not a crash
-            text = f"not uploadable: {error}"
+            text = f"not uploadable: {visible(str(error))}"  # an OSError names the file
         with contextlib.suppress(RuntimeError):  # the app is closing
             self.app.call_from_thread(self._apply, path, image, f"{visible(path.name)}\n{text}")
 
