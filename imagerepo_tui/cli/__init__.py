@@ -139,6 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     try:
         if args.command is None:
+            from imagerepo_tui.tui.optional_imports import load_image_widgets
+
+            # Before the app's modules import textual-image, which would probe the
+            # terminal whatever --graphics says.
+            load_image_widgets(args.graphics)
             from imagerepo_tui.tui.app import run_app  # Textual loads only for the TUI
 
             try:

@@ -1,10 +1,22 @@
-"""Keeping an optional dependency of a library out of the app's start-up."""
+"""Keeping an optional dependency of a library out of the app's start-up, and
+textual-image's terminal probe under control."""
 
 from __future__ import annotations
 
+import logging
+import os
+import re
+import select
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+try:
+    import termios
+    import tty
+except ImportError:  # Windows
+    termios = None  # type: ignore[assignment]
 
 
 @contextmanager
@@ -21,3 +33,104 @@ def hidden_module(name: str) -> Iterator[None]:
     finally:
         if sys.modules.get(name, 0) is None:
             del sys.modules[name]
+
+
+# -- textual-image and the terminal ------------------------------------------------------
+
+# xterm's title stack (XTWINOPS 22/23): saved before the probe, restored after it.
+# tmux (and GNU screen) take the Kitty query, an APC string, for a window title.
+_SAVE_TITLE, _RESTORE_TITLE = "\x1b[22;0t", "\x1b[23;0t"
+# Device status report: every VT100-like terminal answers "ESC [ 0 n", after its answers
+# to earlier queries. textual-image never asks it, so its answer is ours alone (a late
+# answer to the probe's own device-attributes query cannot be mistaken for it).
+_DEVICE_STATUS = "\x1b[5n"
+_DEVICE_STATUS_ANSWER = re.compile(rb"\x1b\[0n")
+_DRAIN_TIMEOUT_S = 0.5
+
+
+def load_image_widgets(graphics: str) -> None:
+    """Import textual-image before the app does, asking the terminal only what
+    ``graphics`` leaves open.
+
+    On import it asks the terminal about Sixel and Kitty graphics (and the cell size
+    when the window size ioctl gives no pixels). With an explicit ``--graphics`` that
+    is not needed: nothing is asked, and the cell size comes from the ioctl or a
+    default. With ``auto`` the terminal is asked, then left as found: titles restored
+    and late answers read off the input rather than typed into the app.
+    """
+    if "textual_image.widget" in sys.modules:
+        return
+    # Its logger warns (with a traceback) when a query fails; no handler would mean
+    # Python's last-resort one, printing on the terminal before the app starts.
+    logging.getLogger("textual_image").addHandler(logging.NullHandler())
+    probe = graphics == "auto" and _interactive()
+    terminal = _terminal_left_as_found() if probe else _no_terminal_queries()
+    with hidden_module("numpy"), terminal:  # numpy: see widgets/preview.py
+        import textual_image.widget  # noqa: F401
+
+
+def _interactive() -> bool:
+    streams = (sys.__stdin__, sys.__stdout__)
+    return all(stream is not None and stream.isatty() for stream in streams)
+
+
+@contextmanager
+def _no_terminal_queries() -> Iterator[None]:
+    """textual-image's query helper fails at once, before writing anything; its probe
+    modules keep that failing helper (they only query on import)."""
+    from textual_image import _terminal
+
+    def refuse(*_args: object, **_kwargs: object) -> Iterator[None]:
+        raise _terminal.TerminalError("not asking the terminal: --graphics was given")
+
+    original = _terminal.capture_terminal_response
+    _terminal.capture_terminal_response = refuse  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        _terminal.capture_terminal_response = original
+
+
+@contextmanager
+def _terminal_left_as_found() -> Iterator[None]:
+    out = sys.__stdout__
+    assert out is not None
+    out.write(_SAVE_TITLE)
+    out.flush()
+    try:
+        yield
+    finally:
+        _drain_answers()
+        out.write(_RESTORE_TITLE)
+        out.flush()
+
+
+def _drain_answers() -> None:
+    """Ask for the device status and read the input up to its answer: an answer to an
+    earlier query that came after its probe gave up arrives before it, and is consumed
+    here instead of reaching the app as keys."""
+    if termios is None:  # Windows: textual-image reads no answers there either
+        return
+    stdin = sys.__stdin__
+    stdout = sys.__stdout__
+    assert stdin is not None and stdout is not None
+    fd = stdin.fileno()
+    mode = termios.tcgetattr(fd)
+    tty.setcbreak(fd, termios.TCSANOW)
+    try:
+        stdout.write(_DEVICE_STATUS)
+        stdout.flush()
+        _read_until(fd, _DEVICE_STATUS_ANSWER, _DRAIN_TIMEOUT_S)
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, mode)
+
+
+def _read_until(fd: int, answer: re.Pattern[bytes], timeout: float) -> None:
+    # A byte at a time: keys typed after the answer stay for the app.
+    received = b""
+    deadline = time.monotonic() + timeout
+    while not answer.search(received):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            return
+        received += os.read(fd, 1)
