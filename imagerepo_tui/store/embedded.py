@@ -350,12 +350,13 @@ def stop_server(data_dir: Path) -> bool:
     # The lock goes a moment before the processes do: "stopped" means gone.
     pids = [(state or {}).get(key) for key in ("pid", "supervisor_pid")]
     pids = [pid for pid in pids if type(pid) is int and pid > 0]
-    while any(_process_exists(pid) for pid in pids) and time.monotonic() < deadline:
+    while any(pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.02)
     return True
 
 
-def _process_exists(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """A process with that id exists (perhaps another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

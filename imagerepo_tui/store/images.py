@@ -34,6 +34,7 @@ from imagerepo_tui.errors import (
     NotFoundError,
 )
 from imagerepo_tui.store.connection import Store, describe_failure
+from imagerepo_tui.store.embedded import pid_alive
 from imagerepo_tui.store.models import (
     UNOWNED,
     Collection,
@@ -86,16 +87,6 @@ def tolerant(collection: Any) -> Any:
         unicode_decode_error_handler="replace",
     )
     return collection.with_options(codec_options=options)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def utc_now() -> datetime:
@@ -280,7 +271,7 @@ class ImageStore:
         if claim["_id"] in self._inflight:
             return False
         if claim.get("host") == _HOST:
-            return claim.get("pid") == os.getpid() or not _pid_alive(int(claim.get("pid", 0)))
+            return claim.get("pid") == os.getpid() or not pid_alive(int(claim.get("pid", 0)))
         created = claim.get("created_at")
         return created is None or utc_now() - created > CLAIM_LEASE
 
