@@ -341,7 +341,10 @@ def run_app(settings: Settings, graphics: str = "auto") -> int:
         app = make_app(settings, graphics=graphics)
         loop = asyncio.new_event_loop()
         result = _run(app, loop)
-    return result if isinstance(result, int) else 0
+    if isinstance(result, int):
+        return result
+    # An app that died of an error (Textual printed it) must not exit 0 to a script.
+    return app.return_code or 0
 
 
 def _run(app: ImageRepoApp, loop: asyncio.AbstractEventLoop) -> object:
