@@ -350,9 +350,18 @@ def stop_server(data_dir: Path) -> bool:
     # The lock goes a moment before the processes do: "stopped" means gone.
     pids = [(state or {}).get(key) for key in ("pid", "supervisor_pid")]
     pids = [pid for pid in pids if type(pid) is int and pid > 0]
-    while any(pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
+    while not all(_gone_or_reaped(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.02)
     return True
+
+
+def _gone_or_reaped(pid: int) -> bool:
+    """True once ``pid`` has exited. The process that started the supervisor is its
+    parent and must reap it: until then it is a zombie, which ``kill(pid, 0)`` finds."""
+    with contextlib.suppress(ChildProcessError):  # not our child: its parent reaps it
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    return not pid_alive(pid)
 
 
 def pid_alive(pid: int) -> bool:
