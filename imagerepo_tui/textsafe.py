@@ -34,3 +34,9 @@ def visible(text: str) -> str:
     if text.isprintable() and not any(c in _INVISIBLE for c in text):
         return text
     return "".join(_escape(c) if _needs_escape(c) else c for c in text)
+
+
+def visible_lines(text: str) -> str:
+    """``visible`` line by line: for messages whose own line breaks are meant (a query
+    error's caret line, a summary listing refused files)."""
+    return "\n".join(visible(line) for line in text.split("\n"))

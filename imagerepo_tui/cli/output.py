@@ -27,16 +27,10 @@ from rich.table import Table
 from rich.text import Text
 
 from imagerepo_tui.records import CollectionInfo, ImageInfo
-from imagerepo_tui.textsafe import visible
+from imagerepo_tui.textsafe import visible, visible_lines
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROGRESS_AFTER_S = 0.5
-
-
-def _lines_visible(message: str) -> str:
-    """Messages quote paths, names and server text, each escaped where it is quoted;
-    this is the last guard, line by line (a query error puts a caret on its own line)."""
-    return "\n".join(visible(line) for line in message.split("\n"))
 
 
 def _console(stream: TextIO) -> Console:
@@ -61,12 +55,14 @@ class Output:
         else:
             self.out.print(text)
 
+    # Messages quote paths, names and server text, each escaped where it is quoted;
+    # escaping them again here is the last guard (visible() leaves escapes as they are).
     def error(self, message: str) -> None:
         self.failures += 1
-        self.err.print(Text.assemble(("error: ", "bold red"), _lines_visible(message)))
+        self.err.print(Text.assemble(("error: ", "bold red"), visible_lines(message)))
 
     def note(self, message: str) -> None:
-        self.err.print(Text(_lines_visible(message), style="dim"))
+        self.err.print(Text(visible_lines(message), style="dim"))
 
     def json(self, value: Any) -> None:
         # ASCII-only JSON: no raw control or bidi characters reach a terminal.

@@ -32,6 +32,7 @@ from imagerepo_tui.errors import (
     PermissionDeniedError,
 )
 from imagerepo_tui.stderr_capture import divert_fd2
+from imagerepo_tui.textsafe import visible_lines
 from imagerepo_tui.tui.commands import ActionsProvider
 from imagerepo_tui.tui.keymap import load_keymap
 from imagerepo_tui.tui.screens.browse import BrowseScreen
@@ -123,7 +124,7 @@ class ImageRepoApp(App[int]):
         if keymap:
             self.set_keymap(keymap)
         if problem:
-            self.notify(problem, title="Keymap", severity="warning")
+            self.notify(visible_lines(problem), title="Keymap", severity="warning", markup=False)
         self.install_screen(BrowseScreen(self.graphics), name="browse")
         self.push_screen("browse")
         # After the first paint: connecting imports the driver in a worker, and that
@@ -238,13 +239,15 @@ class ImageRepoApp(App[int]):
         if isinstance(error, DatabaseUnavailableError):
             self._database_lost(str(error))
         elif isinstance(error, PermissionDeniedError):
-            self.notify(str(error), title="Not allowed", severity="warning", markup=False)
+            self.notify(
+                visible_lines(str(error)), title="Not allowed", severity="warning", markup=False
+            )
         elif isinstance(error, ImageRepoError):
-            self.notify(str(error), title="Error", severity="error", markup=False)
+            self.notify(visible_lines(str(error)), title="Error", severity="error", markup=False)
         else:
             log.exception("unexpected error in a worker", exc_info=error)
             self.notify(
-                f"Unexpected error: {type(error).__name__}: {error}",
+                visible_lines(f"Unexpected error: {type(error).__name__}: {error}"),
                 title="Error",
                 severity="error",
                 markup=False,
@@ -253,7 +256,7 @@ class ImageRepoApp(App[int]):
     def _database_lost(self, message: str) -> None:
         if self.connection != "unreachable":
             self.notify(
-                f"{message}. Retrying every {RETRY_SECONDS:.0f} s.",
+                visible_lines(f"{message}. Retrying every {RETRY_SECONDS:.0f} s."),
                 title="Database unreachable",
                 severity="error",
                 timeout=8,
