@@ -109,6 +109,10 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    # Named outright, not only through XDG_CONFIG_HOME: platforms whose config dir
+    # ignores XDG would otherwise find the user's own config.toml. Not created: a test
+    # that wants one writes it there (config_path() gives the path).
+    monkeypatch.setenv("IMAGEREPO_CONFIG", str(home / ".config" / "imagerepo-tui" / "config.toml"))
 
 
 @pytest.fixture(autouse=True)

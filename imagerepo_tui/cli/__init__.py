@@ -20,6 +20,7 @@ from imagerepo_tui.config import Settings
 from imagerepo_tui.datadir import check_data_dir
 from imagerepo_tui.errors import DataDirError, ImageRepoError
 from imagerepo_tui.stderr_capture import private_stderr
+from imagerepo_tui.textsafe import visible
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -65,11 +66,17 @@ def _commands() -> dict[str, Command]:
 __all__ = ["build_parser", "main", "run"]
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, *, report: bool = True) -> Settings:
     """Settings, with an embedded data directory that is ours to use: a folder that is
-    not a library is refused before anything is started in it or changed."""
+    not a library is refused before anything is started in it or changed. What is wrong
+    with the config file is a warning on stderr (``report``; the TUI shows it itself)."""
     try:
-        settings = Settings.from_env(db_uri=args.db, data_dir=args.data_dir, user=args.user)
+        settings = Settings.load(
+            db_uri=args.db, data_dir=args.data_dir, user=args.user, graphics=args.graphics
+        )
+        if report:
+            for problem in settings.problems:
+                sys.stderr.write(f"warning: {visible(problem)}\n")
         if not settings.db_uri:
             check_data_dir(settings.data_dir)
     except (ValueError, DataDirError) as error:
@@ -139,21 +146,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     try:
         if args.command is None:
-            from imagerepo_tui.tui.optional_imports import load_image_widgets
-
-            # Before the app's modules import textual-image, which would probe the
-            # terminal whatever --graphics says.
-            load_image_widgets(args.graphics)
-            from imagerepo_tui.tui.app import run_app  # Textual loads only for the TUI
-
             try:
-                settings = _settings(args)
+                settings = _settings(args, report=False)
             except UsageError as error:
                 from imagerepo_tui.cli.output import Output
 
                 Output().error(str(error))
                 return EXIT_USAGE
-            return run_app(settings, graphics=args.graphics)
+            from imagerepo_tui.tui.optional_imports import load_image_widgets
+
+            # Before the app's modules import textual-image, which would probe the
+            # terminal whatever the graphics setting says.
+            load_image_widgets(settings.graphics)
+            from imagerepo_tui.tui.app import run_app  # Textual loads only for the TUI
+
+            return run_app(settings, graphics=settings.graphics)
         return run_command(args)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

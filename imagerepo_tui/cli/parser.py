@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 
 from imagerepo_tui import __version__
+from imagerepo_tui.config import GRAPHICS_MODES, config_path
 
 
 class UsageError(Exception):
@@ -72,23 +74,43 @@ def _meta(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _PathSafeFormatter(argparse.HelpFormatter):
+    """Wraps the description and epilog at spaces only: a path such as the config
+    file's (…/imagerepo-tui/config.toml) must stay whole to be copied."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        text = " ".join(text.split())
+        return textwrap.fill(
+            text,
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imagerepo-tui",
+        formatter_class=_PathSafeFormatter,
         description="A terminal image library kept in MongoDB. Without a command, opens "
         "the interactive app; with one, runs it as a script-friendly CLI.",
         epilog="IDs are 24 hex characters; a unique prefix of 6 or more also works. "
         "Exit status: 0 ok, 1 some item failed, 2 usage error. In a library with "
         "accounts, every command needs --user NAME (or IMAGEREPO_USER) and the password "
-        "in IMAGEREPO_PASSWORD or typed when asked.",
+        "in IMAGEREPO_PASSWORD or typed when asked. Settings file (options and "
+        f"IMAGEREPO_* variables override it): {config_path()}; IMAGEREPO_CONFIG=PATH "
+        "reads another.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _global_options(parser, top_level=True)
     parser.add_argument(
         "--graphics",
-        choices=["auto", "kitty", "sixel", "halfcell", "none"],
-        default="auto",
-        help="how the app draws images (default: detect)",
+        choices=GRAPHICS_MODES,
+        # None: not given, so IMAGEREPO_GRAPHICS or config.toml may choose.
+        default=None,
+        help="how the app draws images (env IMAGEREPO_GRAPHICS; default: auto, detect)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -34,13 +34,14 @@ from imagerepo_tui.errors import (
 from imagerepo_tui.stderr_capture import divert_fd2
 from imagerepo_tui.textsafe import visible_lines
 from imagerepo_tui.tui.commands import ActionsProvider
-from imagerepo_tui.tui.keymap import load_keymap
+from imagerepo_tui.tui.keymap import keymap_problems, merged_keymap
 from imagerepo_tui.tui.screens.browse import BrowseScreen
 from imagerepo_tui.tui.screens.modals import ConfirmScreen
 from imagerepo_tui.tui.widgets.preview import GRAPHICS_CHOICES
 from imagerepo_tui.tui.writes import WritesInFlight
 
 if TYPE_CHECKING:
+    from imagerepo_tui.config import ConfigFile
     from imagerepo_tui.records import UserInfo
     from imagerepo_tui.repository import ImageRepository
     from imagerepo_tui.tui.upload_job import UploadJob
@@ -120,17 +121,28 @@ class ImageRepoApp(App[int]):
     # -- start-up -----------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        keymap, problem = load_keymap()
+        keymap, files = merged_keymap(self.settings)
         if keymap:
             self.set_keymap(keymap)
-        if problem:
-            self.notify(visible_lines(problem), title="Keymap", severity="warning", markup=False)
+        # After the first paint: checking the ids may import the screens not yet shown.
+        self.call_after_refresh(self._report_settings, files)
         self.install_screen(BrowseScreen(self.graphics), name="browse")
         self.push_screen("browse")
         # After the first paint: connecting imports the driver in a worker, and that
         # import would hold the GIL while the first frame is being drawn.
         self.call_after_refresh(self._connect)
         self.set_interval(HEALTH_SECONDS, self._health_check)
+
+    def _report_settings(self, files: list[ConfigFile]) -> None:
+        problems = keymap_problems(self.settings, files)
+        if problems:
+            self.notify(
+                visible_lines("\n".join(problems)),
+                title="Settings",
+                severity="warning",
+                markup=False,
+                timeout=20,
+            )
 
     def _health_check(self) -> None:
         # Not while the login screen waits: reopening would swap its repository.
