@@ -149,8 +149,15 @@ class ImageRepository:
     """
 
     def __init__(
-        self, store: Store, settings: Settings, on_upgrade: Callable[[str], None] | None = None
+        self,
+        store: Store,
+        settings: Settings,
+        on_upgrade: Callable[[str], None] | None = None,
+        *,
+        tidy: bool = True,
     ) -> None:
+        """``tidy=False`` leaves abandoned writes for ``check`` to report (and to remove
+        only when asked to repair) instead of cleaning them up on the way in."""
         self.settings = settings
         self._store = store
         self._images = ImageStore(store, on_upgrade and (lambda: on_upgrade(UPGRADE_NOTICE)))
@@ -161,15 +168,20 @@ class ImageRepository:
         self._accounts = self._users.any_exist()
         if self._accounts:
             self._adopt_unowned()
-        self._images.cleanup_abandoned()
+        if tidy:
+            self._images.cleanup_abandoned()
 
     @classmethod
     def open(
-        cls, settings: Settings, on_upgrade: Callable[[str], None] | None = None
+        cls,
+        settings: Settings,
+        on_upgrade: Callable[[str], None] | None = None,
+        *,
+        tidy: bool = True,
     ) -> ImageRepository:
         """``on_upgrade(message)`` is told when a library from an earlier version is
         about to be upgraded, which can take minutes: say so rather than seem stuck."""
-        return cls(open_store(settings), settings, on_upgrade)
+        return cls(open_store(settings), settings, on_upgrade, tidy=tidy)
 
     def close(self) -> None:
         self._store.close()
@@ -313,6 +325,13 @@ class ImageRepository:
         if self._viewer is None:
             raise LoginRequiredError("there are no accounts yet; add one with `user add NAME`")
         return self._viewer
+
+    def whole_library(self, what: str) -> Store:
+        """The store itself, for work on every user's data at once (check, backup,
+        restore, copy): anyone's in personal mode, only an admin's once accounts exist."""
+        if self._accounts:
+            self._require_admin(what)
+        return self._store
 
     def _require_admin(self, what: str) -> None:
         if not self._logged_in().admin:

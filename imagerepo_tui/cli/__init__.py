@@ -44,6 +44,7 @@ def _commands() -> dict[str, Command]:
         cmd_upload,
     )
     from imagerepo_tui.cli.organise import cmd_collections, cmd_purge, cmd_restore, cmd_trash
+    from imagerepo_tui.cli.safekeeping import cmd_backup, cmd_check, cmd_copy
     from imagerepo_tui.cli.users import cmd_user, cmd_whoami
 
     return {
@@ -60,6 +61,9 @@ def _commands() -> dict[str, Command]:
         "collections": cmd_collections,
         "user": cmd_user,
         "whoami": cmd_whoami,
+        "check": cmd_check,
+        "backup": cmd_backup,
+        "copy": cmd_copy,
     }
 
 
@@ -100,7 +104,9 @@ def run_command(args: argparse.Namespace) -> int:
     args.passwords = Passwords()
     try:
         settings = _settings(args)
-        repo = ImageRepository.open(settings, on_upgrade=out.note)
+        # `check` must see abandoned writes to report them, not have them tidied away.
+        tidy = args.command != "check"
+        repo = ImageRepository.open(settings, on_upgrade=out.note, tidy=tidy)
         try:
             log_in(repo, settings, args, args.passwords)
             _commands()[args.command](repo, args, out)

@@ -77,6 +77,13 @@ def _empty_trash(repo: ImageRepository, args: argparse.Namespace, out: Output) -
 
 
 def cmd_restore(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None:
+    if args.backup is not None:
+        if args.ids or args.query:
+            raise UsageError("give trashed images (ids or --query) or --backup DIR, not both")
+        from imagerepo_tui.cli.safekeeping import cmd_restore_backup
+
+        cmd_restore_backup(repo, args, out)
+        return
     args.in_trash = True
     ids, count = targets(repo, args)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import textwrap
+from collections.abc import Callable
 
 from imagerepo_tui import __version__
 from imagerepo_tui.config import GRAPHICS_MODES, config_path
@@ -212,8 +213,19 @@ def build_parser() -> argparse.ArgumentParser:
     _yes(trash)
     _json_option(trash)
 
-    restore = command("restore", "bring images back from the trash")
+    restore = command("restore", "bring images back from the trash, or a backup into the library")
+    restore.description = (
+        "restore ID... (or --query Q) brings trashed images back with their metadata and "
+        "collections. restore --backup DIR recreates images with their ids, metadata, "
+        "collections and accounts from a folder written by `backup` into this library "
+        "(empty or not): it verifies every byte, skips what is already there unchanged and "
+        "repairs an image whose stored bytes are damaged or missing; restoring twice "
+        "changes nothing; in a library with accounts, only an admin may restore a backup."
+    )
     _targets(restore, "trashed images")
+    restore.add_argument(
+        "--backup", metavar="DIR", help="restore the library from this backup folder instead"
+    )
 
     purge = command("purge", "delete trashed images for good, stored bytes included")
     _targets(purge, "trashed images")
@@ -228,7 +240,61 @@ def build_parser() -> argparse.ArgumentParser:
     whoami = command("whoami", "show who is logged in")
     _json_option(whoami)
     _server_parser(command("server", "the embedded database: status, uri for other clients, stop"))
+    _safekeeping_parsers(command)
     return parser
+
+
+SAFEKEEPING_NOTE = (
+    "In a library with accounts, only an admin may do this: it covers every user's images."
+)
+
+
+def _safekeeping_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    check = command("check", "prove every original is intact and find broken or orphaned data")
+    check.description = (
+        "Reads every original and compares it with its stored SHA-256; finds images whose "
+        "stored file or chunks are missing, short or damaged, stored files and chunks no "
+        "image uses (orphans), half-finished writes and documents with impossible fields. "
+        "One line per problem, a summary, exit status 1 if anything is wrong. " + SAFEKEEPING_NOTE
+    )
+    check.add_argument(
+        "--repair",
+        action="store_true",
+        help="remove orphans and half-finished writes (never an image or its bytes)",
+    )
+    _json_option(check)
+
+    backup = command("backup", "back up the whole library into a plain folder, incrementally")
+    backup.description = (
+        "Writes originals (once each, by SHA-256), the metadata of every image, collection "
+        "and account (password hashes, never passwords) and a manifest into DIR, which any "
+        "program can read (see the README). A second run writes only what changed; a backup "
+        "is complete only once its manifest is in place. " + SAFEKEEPING_NOTE
+    )
+    backup.add_argument("folder", metavar="DIR", help="the backup folder (created if needed)")
+    _json_option(backup)
+
+    copy = command("copy", "copy a library between two MongoDB servers, or import a GridFS bucket")
+    copy.description = (
+        "--to URI copies this library into the MongoDB at URI; --from URI copies the library "
+        "there into this one. Both verify every byte, can be stopped and run again, and "
+        "copy nothing twice. With --bucket NAME, --from URI imports the images another "
+        "application keeps in GridFS bucket NAME (never writing there): each accepted image "
+        "becomes an image here with its bytes unchanged, its filename and its GridFS metadata "
+        "(as custom fields, with imported_from, imported_file_id and imported_upload_date), "
+        "other files are refused one line each; running it again imports nothing twice. The "
+        "bucket is read from the database the URI names (mongodb://HOST/DATABASE), or from "
+        "MongoDB's default database 'test' if it names none. " + SAFEKEEPING_NOTE
+    )
+    direction = copy.add_mutually_exclusive_group(required=True)
+    direction.add_argument("--to", metavar="URI", help="copy this library into URI")
+    direction.add_argument("--from", dest="source", metavar="URI", help="copy URI's library here")
+    copy.add_argument(
+        "--bucket",
+        metavar="NAME",
+        help="with --from: import the GridFS bucket NAME (e.g. fs) of another application",
+    )
+    _json_option(copy)
 
 
 def _server_parser(parser: argparse.ArgumentParser) -> None:

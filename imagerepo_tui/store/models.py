@@ -29,6 +29,10 @@ CLAIMS = "gridfs_claims"
 COLLECTIONS = "collections"
 USERS = "users"
 LOGIN_ATTEMPTS = "login_attempts"
+# Small facts about the library as a whole, one raw document each, such as
+# {_id: LAST_CHECK, at, problems, repaired, images}: the result of the last ``check``.
+LIBRARY_STATE = "library_state"
+LAST_CHECK = "last_check"
 # ``audience`` says who may see an image, as one value an index can match by
 # equality (the embedded server scans for $in and $or): the owner's id for a private
 # or trashed image, PUBLIC for a live public one. "" is the owner (and audience) of
