@@ -51,7 +51,8 @@ class Store:
         mongoengine.disconnect(ALIAS)
 
 
-def _database_name(uri: str) -> str:
+def database_name(uri: str) -> str:
+    """The database a URI names, or the default one."""
     try:
         return parse_uri(uri).get("database") or DEFAULT_DB_NAME
     except (ConfigurationError, ValueError) as error:
@@ -96,7 +97,7 @@ def open_store(settings: Settings) -> Store:
     if settings.db_uri:
         uri = settings.db_uri
         where = redact_uri(uri)
-        db_name = _database_name(uri)
+        db_name = database_name(uri)
         try:
             client = _connect(db_name, uri, {})
         except (PyMongoError, ValueError, TypeError) as error:

@@ -33,6 +33,7 @@ LOGIN_ATTEMPTS = "login_attempts"
 # {_id: LAST_CHECK, at, problems, repaired, images}: the result of the last ``check``.
 LIBRARY_STATE = "library_state"
 LAST_CHECK = "last_check"
+LAST_BACKUP = "last_backup"  # {_id, at, folder, host}: the last complete ``backup``
 # ``audience`` says who may see an image, as one value an index can match by
 # equality (the embedded server scans for $in and $or): the owner's id for a private
 # or trashed image, PUBLIC for a live public one. "" is the owner (and audience) of
