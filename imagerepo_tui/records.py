@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,11 +172,19 @@ class UserInfo:
 
 @dataclass(frozen=True)
 class FileEntry:
-    """A path to upload, or one met on the way that cannot be (with the reason)."""
+    """A path to upload, or one met on the way that cannot be (with the reason).
+
+    An entry may bring its bytes from elsewhere than the disk (a file in another
+    application's GridFS bucket): then ``read(max_bytes)`` returns them, raising
+    ``FileTooLargeError`` past the cap, and ``path`` is only the file's name.
+    """
 
     path: Path
     size: int = 0
     error: str | None = None
+    read: Callable[[int], bytes] | None = field(default=None, compare=False)
+    # Custom fields of this file alone, beside the batch's (``NewMetadata.meta``).
+    meta: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -254,7 +262,13 @@ _META_VALUE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?
 # "nan", which are text to a user (and inf/nan are not JSON).
 _META_VALUE_INT = re.compile(r"[+-]?\d+")
 _META_VALUE_FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
-_BSON_INT = range(-(2**63), 2**63)
+_BSON_INT_MIN, _BSON_INT_MAX = -(2**63), 2**63 - 1
+
+
+def fits_bson_int(value: int) -> bool:
+    # A comparison, not ``in range(...)``: membership walks the range for an int
+    # subclass (bson's Int64), 2**64 steps.
+    return _BSON_INT_MIN <= value <= _BSON_INT_MAX
 
 
 def parse_meta(assignment: str) -> tuple[str, Any]:
@@ -270,7 +284,7 @@ def parse_meta(assignment: str) -> tuple[str, Any]:
     value: Any = raw
     if _META_VALUE_INT.fullmatch(text):
         # Beyond 64 bits BSON cannot store it as a number.
-        value = int(text) if int(text) in _BSON_INT else raw
+        value = int(text) if fits_bson_int(int(text)) else raw
     elif _META_VALUE_FLOAT.fullmatch(text):
         value = float(text) if math.isfinite(float(text)) else raw  # "1e999" is inf
     elif _META_VALUE_DATE.fullmatch(text):
@@ -293,7 +307,7 @@ def check_meta(meta: Mapping[str, Any], unset: Iterable[str] = ()) -> None:
     for key, value in meta.items():
         storable = (
             isinstance(value, str | datetime | bool)
-            or (isinstance(value, int) and value in _BSON_INT)
+            or (isinstance(value, int) and fits_bson_int(value))
             or (isinstance(value, float) and math.isfinite(value))
         )
         if not storable:

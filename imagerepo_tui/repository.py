@@ -525,12 +525,14 @@ class ImageRepository:
     # -- uploading ------------------------------------------------------------------------
 
     def _prepare(self, entry: FileEntry) -> PreparedUpload:
-        data = read_upload_file(entry.path, self.settings.max_file_bytes)
+        limit = self.settings.max_file_bytes
+        data = entry.read(limit) if entry.read else read_upload_file(entry.path, limit)
         fields = image_fields(data, display_filename(entry.path), self.settings.max_pixels)
         return PreparedUpload(entry, data, fields)
 
     def _store_prepared(self, prepared: PreparedUpload, metadata: NewMetadata) -> UploadResult:
-        check_meta(metadata.meta)
+        meta = {**metadata.meta, **prepared.entry.meta}
+        check_meta(meta)
         me = self._me()
         tags = normalise_tags(metadata.tags)
         fields = {
@@ -541,7 +543,7 @@ class ImageRepository:
             "title": metadata.title,
             "description": metadata.description,
             "tags": tags,
-            "custom": dict(metadata.meta),
+            "custom": meta,
             "collections": [self._upload_collection(metadata)] if metadata.collection else [],
             **search_fields(
                 prepared.fields["filename"], metadata.title, metadata.description, tags
