@@ -10,10 +10,10 @@ from typing import Any
 
 from rich.text import Text
 
-from imagerepo_tui.cli.output import Output, human_size
+from imagerepo_tui.cli.output import Output
 from imagerepo_tui.repository import ImageRepository
 from imagerepo_tui.safekeeping.check import LibraryCheck
-from imagerepo_tui.safekeeping.check_results import Advance, Kind, Problem, Stage, Summary
+from imagerepo_tui.safekeeping.check_results import Advance, Problem, Stage
 from imagerepo_tui.textsafe import visible
 
 
@@ -38,7 +38,7 @@ def run_check(repo: ImageRepository, args: argparse.Namespace, out: Output) -> N
     if out.as_json:
         out.json({"problems": found, "summary": summary.to_json()})
     else:
-        out.line(summary_line(summary))
+        out.line(summary.describe())
     # Exit status 1 while anything found is still wrong; what --repair removed is not.
     out.failures += summary.unrepaired
 
@@ -58,29 +58,3 @@ def problem_line(problem: Problem) -> Text:
     if problem.repaired:
         line.append("  (removed)", style="green")
     return line
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
-
-
-def summary_line(summary: Summary) -> str:
-    trashed = f" ({summary.trashed:,} in the trash)" if summary.trashed else ""
-    checked = (
-        f"checked {_plural(summary.images, 'image')}{trashed}, "
-        f"{_plural(summary.originals, 'original')}, {human_size(summary.bytes_read)} read"
-    )
-    if not summary.found:
-        verdict = "no problems"
-    else:
-        kinds = ", ".join(
-            kind.counted(summary.problems[kind]) for kind in Kind if summary.problems[kind]
-        )
-        verdict = f"{_plural(summary.found, 'problem')} ({kinds})"
-        if summary.repaired:
-            verdict += f", {summary.repaired:,} removed"
-    running = summary.writes_in_progress
-    busy = f"; {_plural(running, 'write')} in progress left alone" if running else ""
-    if summary.foreign_files:
-        busy += f"; {_plural(summary.foreign_files, 'file')} of other applications left alone"
-    return f"{checked}: {verdict}{busy}"

@@ -28,6 +28,7 @@ from rich.text import Text
 
 from imagerepo_tui.records import CollectionInfo, ImageInfo
 from imagerepo_tui.textsafe import visible, visible_lines
+from imagerepo_tui.units import human_size
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROGRESS_AFTER_S = 0.5
@@ -119,14 +120,6 @@ class Output:
 
 
 # -- formatting ----------------------------------------------------------------------
-
-
-def human_size(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    raise AssertionError("unreachable")
 
 
 def path_text(path: Path | str) -> str:

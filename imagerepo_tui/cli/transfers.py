@@ -6,29 +6,44 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from imagerepo_tui.cli.output import Output, human_size, path_text
+from imagerepo_tui.cli.output import Output, path_text
 from imagerepo_tui.repository import ImageRepository
-from imagerepo_tui.safekeeping.backup import BackupWriter
 from imagerepo_tui.safekeeping.backup_reader import BackupReader
+from imagerepo_tui.safekeeping.jobs import LibraryBackup
 from imagerepo_tui.safekeeping.transfer import Sink, Source, Summary, transfer
 from imagerepo_tui.store.library_writer import LibraryWriter
-from imagerepo_tui.store.transfer import Library, LibraryReader, record_last_backup
+from imagerepo_tui.store.transfer import Library, LibraryReader
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.units import human_size
 
 
 def _run(source: Source, sink: Sink, out: Output, what: str) -> Summary:
-    images, size = source.totals()
+    return _with_progress(
+        out,
+        what,
+        source.totals(),
+        lambda advance: transfer(source, sink, advance=advance, report=out.error, note=out.note),
+    )
+
+
+def _with_progress(
+    out: Output,
+    what: str,
+    totals: tuple[int, int],
+    work: Callable[[Callable[[float], None]], Summary],
+) -> Summary:
+    """A bar in bytes when the originals' sizes are known, else in images."""
+    images, size = totals
     total, in_bytes = (size, True) if size else (images, False)
     with out.progress(what, total, in_bytes=in_bytes) as advance:
 
         def step(amount: float) -> None:
             advance(amount if in_bytes else 1)
 
-        return transfer(source, sink, advance=step, report=out.error, note=out.note)
+        return work(step)
 
 
 def _outcome(summary: Summary) -> str:
@@ -51,14 +66,14 @@ def _finish(out: Output, summary: Summary, line: str, extra: dict[str, object]) 
 
 
 def run_backup(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None:
-    library = Library.of(repo.whole_library("back up the whole library"))
     folder = Path(args.folder).expanduser()
-    writer = BackupWriter(folder, library.description)
-    try:
-        summary = _run(LibraryReader(library), writer, out, "backing up")
-    finally:
-        writer.close()
-    record_last_backup(library, str(folder.resolve()), datetime.now(UTC))
+    backup = LibraryBackup(repo, folder)
+    summary = _with_progress(
+        out,
+        "backing up",
+        backup.totals(),
+        lambda advance: backup.run(advance=advance, report=out.error, note=out.note),
+    )
     line = f"backed up to {path_text(folder)}: " + _outcome(summary)
     _finish(out, summary, line, {"folder": str(folder), "manifest": "manifest.json"})
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from imagerepo_tui.units import human_size, plural
+
 
 class Kind(StrEnum):
     """What can be wrong; the value is how a line names it."""
@@ -90,6 +92,26 @@ class Summary:
     @property
     def unrepaired(self) -> int:
         return self.found - self.repaired
+
+    def describe(self) -> str:
+        """One line: what was read, what was found, what was left alone."""
+        trashed = f" ({self.trashed:,} in the trash)" if self.trashed else ""
+        checked = (
+            f"checked {plural(self.images, 'image')}{trashed}, "
+            f"{plural(self.originals, 'original')}, {human_size(self.bytes_read)} read"
+        )
+        verdict = "no problems"
+        if self.found:
+            kinds = ", ".join(
+                kind.counted(self.problems[kind]) for kind in Kind if self.problems[kind]
+            )
+            verdict = f"{plural(self.found, 'problem')} ({kinds})"
+            verdict += f", {self.repaired:,} removed" if self.repaired else ""
+        if self.writes_in_progress:
+            verdict += f"; {plural(self.writes_in_progress, 'write')} in progress left alone"
+        if self.foreign_files:
+            verdict += f"; {plural(self.foreign_files, 'file')} of other applications left alone"
+        return f"{checked}: {verdict}"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -68,11 +68,3 @@ def parse_pasted_paths(text: str) -> list[Path]:
             if path is not None and path.exists() and path not in found:
                 found.append(path)
     return found
-
-
-def human_size(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} GB"

@@ -20,8 +20,9 @@ from imagerepo_tui.errors import DatabaseUnavailableError
 from imagerepo_tui.files import find_upload_files
 from imagerepo_tui.records import FileEntry, ImageInfo, NewMetadata, UploadResult
 from imagerepo_tui.textsafe import visible
-from imagerepo_tui.tui.paths import human_size, looks_like_image
+from imagerepo_tui.tui.paths import looks_like_image
 from imagerepo_tui.tui.reporting import report_errors
+from imagerepo_tui.units import human_size
 
 if TYPE_CHECKING:
     from textual.app import App

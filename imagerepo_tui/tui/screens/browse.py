@@ -21,7 +21,7 @@ from imagerepo_tui.errors import DatabaseUnavailableError, PermissionDeniedError
 from imagerepo_tui.files import find_upload_files
 from imagerepo_tui.records import ImageInfo, NewMetadata
 from imagerepo_tui.textsafe import visible
-from imagerepo_tui.tui.paths import human_size, looks_like_image, parse_pasted_paths
+from imagerepo_tui.tui.paths import looks_like_image, parse_pasted_paths
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.screens.modals import ConfirmScreen, EditScreen, ExportScreen
 from imagerepo_tui.tui.screens.organise import OrganiseActions
@@ -32,6 +32,7 @@ from imagerepo_tui.tui.widgets.preview import PreviewPane
 from imagerepo_tui.tui.widgets.rows import header_text
 from imagerepo_tui.tui.widgets.search import SearchBar, SearchInput
 from imagerepo_tui.tui.widgets.status import StatusLine
+from imagerepo_tui.units import human_size
 
 if TYPE_CHECKING:
     from imagerepo_tui.repository import ImageRepository

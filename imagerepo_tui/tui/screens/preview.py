@@ -12,9 +12,9 @@ from textual.widgets import Footer, Static
 
 from imagerepo_tui.records import ImageInfo
 from imagerepo_tui.textsafe import visible
-from imagerepo_tui.tui.paths import human_size
 from imagerepo_tui.tui.widgets.gallery import Gallery
 from imagerepo_tui.tui.widgets.preview import PreviewPane
+from imagerepo_tui.units import human_size
 
 
 class FullPreviewScreen(Screen[None]):

@@ -22,9 +22,10 @@ from textual.widgets.directory_tree import DirEntry
 from imagerepo_tui import imaging
 from imagerepo_tui.files import read_upload_file
 from imagerepo_tui.textsafe import visible
-from imagerepo_tui.tui.paths import human_size, looks_like_image
+from imagerepo_tui.tui.paths import looks_like_image
 from imagerepo_tui.tui.upload_job import LOG_LINES, UploadJob
 from imagerepo_tui.tui.widgets.preview import get_cell_size, image_widget_class
+from imagerepo_tui.units import human_size
 
 
 @dataclass(frozen=True)

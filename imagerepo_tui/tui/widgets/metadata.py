@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from imagerepo_tui.records import ImageInfo
 from imagerepo_tui.textsafe import visible
-from imagerepo_tui.tui.paths import human_size
+from imagerepo_tui.units import human_size
 
 
 def _when(moment: datetime | None) -> str:

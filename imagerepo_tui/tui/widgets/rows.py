@@ -15,7 +15,7 @@ from rich.text import Text
 
 from imagerepo_tui.records import ImageInfo, Page
 from imagerepo_tui.textsafe import visible
-from imagerepo_tui.tui.paths import human_size
+from imagerepo_tui.units import human_size
 
 
 @dataclass
