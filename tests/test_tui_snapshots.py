@@ -116,6 +116,8 @@ async def _browse(pilot: Pilot[Any]) -> None:
     app = pilot.app
     await ready(pilot, len(PICTURES))
     await wait_for(pilot, lambda: app.connection == "connected")
+    # The reminder of a library never backed up is part of the screen: wait for it.
+    await wait_for(pilot, lambda: app.reminder != "")  # type: ignore[attr-defined]
     app.db_description = DB_SHOWN  # type: ignore[attr-defined]
     await pilot.press("j")
     await _preview_ready(pilot)

@@ -35,6 +35,7 @@ from imagerepo_tui.stderr_capture import divert_fd2
 from imagerepo_tui.textsafe import visible_lines
 from imagerepo_tui.tui.commands import ActionsProvider
 from imagerepo_tui.tui.keymap import keymap_problems, merged_keymap
+from imagerepo_tui.tui.safekeeping import Safekeeping, SafekeepingCommands
 from imagerepo_tui.tui.screens.browse import BrowseScreen
 from imagerepo_tui.tui.screens.modals import ConfirmScreen
 from imagerepo_tui.tui.widgets.preview import GRAPHICS_CHOICES
@@ -84,7 +85,7 @@ class ImageRepoApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "imagerepo-tui"
-    COMMANDS = App.COMMANDS | {ActionsProvider}
+    COMMANDS = App.COMMANDS | {ActionsProvider, SafekeepingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "toggle_keys", "Keys", id="app.keys"),
@@ -97,6 +98,8 @@ class ImageRepoApp(App[int]):
     activity: reactive[str] = reactive("")
     # Who is logged in; "" in personal mode (a library without accounts) and before.
     user_name: reactive[str] = reactive("")
+    # Said once when the library opens (never backed up, or not for a month).
+    reminder: reactive[str] = reactive("")
 
     def __init__(
         self,
@@ -113,6 +116,7 @@ class ImageRepoApp(App[int]):
         self.writes = WritesInFlight()
         # The latest upload batch, running or done; its dialog may be hidden.
         self.upload_job: UploadJob | None = None
+        self.safekeeping = Safekeeping(self)
         self._factory = repository_factory or self._open_with_notices
         self._connecting = False
         self._retry_timer: Timer | None = None
@@ -208,7 +212,11 @@ class ImageRepoApp(App[int]):
             self._ask_login(relogin=was_down and bool(self.user_name))
             return
         if fresh:
-            self.browse.on_repository(repository)
+            self._browse_library(repository)
+
+    def _browse_library(self, repository: ImageRepository) -> None:
+        self.browse.on_repository(repository)
+        self.safekeeping.library_opened(repository)
 
     # -- logging in ---------------------------------------------------------------------
 
@@ -234,7 +242,7 @@ class ImageRepoApp(App[int]):
         if user is None or self.repository is None:
             return
         self.user_name = user.name
-        self.browse.on_repository(self.repository)
+        self._browse_library(self.repository)
 
     def _connect_failed(self, error: BaseException) -> None:
         self._connecting = False

@@ -33,7 +33,8 @@ class StatusLine(Static):
         self._redraw()
 
     def on_mount(self) -> None:
-        for name in ("connection", "image_count", "db_description", "activity", "user_name"):
+        watched = ("connection", "image_count", "db_description", "activity", "user_name")
+        for name in (*watched, "reminder"):
             self.watch(self.app, name, self._redraw, init=False)
         self._redraw()
 
@@ -48,6 +49,9 @@ class StatusLine(Static):
         text = Text.assemble(("imagerepo-tui", "bold"), "  ")
         if app.activity:  # work under way (an upload) before what may be cut off
             text.append(visible(app.activity), style="italic")
+            text.append("  │  ", style="dim")
+        if app.reminder:  # said once, for a while, when the library opens
+            text.append(f"⚠ {visible(app.reminder)}", style="bold yellow")
             text.append("  │  ", style="dim")
         if self.view is not None:
             # What is listed comes before the database's name, which may be long.
