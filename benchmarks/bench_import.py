@@ -36,7 +36,7 @@ from benchmarks.timing import user_environment
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository, find_upload_files
 from imagerepo_tui.store.embedded import client_uri
-from imagerepo_tui.store.images import GRIDFS_CHUNK_BYTES as CHUNK
+from imagerepo_tui.store.originals import GRIDFS_CHUNK_BYTES as CHUNK
 
 
 def timed(work: Callable[[], object]) -> float:

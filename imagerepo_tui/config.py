@@ -21,9 +21,11 @@ from pathlib import Path
 
 import platformdirs
 
+from imagerepo_tui.units import MIB
+
 APP_NAME = "imagerepo-tui"
 CONFIG_ENV = "IMAGEREPO_CONFIG"
-DEFAULT_MAX_FILE_MB = 200
+DEFAULT_MAX_FILE_MB = 200  # MiB
 DEFAULT_MAX_MEGAPIXELS = 178  # Pillow's own hard limit (2x MAX_IMAGE_PIXELS), in megapixels
 DEFAULT_EMBEDDED_IDLE_SECONDS = 120.0
 GRAPHICS_MODES = ("auto", "kitty", "sixel", "halfcell", "none")
@@ -53,7 +55,7 @@ def _text(value: object) -> str:
 
 
 def _positive_number(value: object) -> float:
-    # bool is an int to Python, but `max_file_mb = true` is a mistake, not 1 MB.
+    # bool is an int to Python, but `max_file_mb = true` is a mistake, not 1 MiB.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("must be a number")
     try:
@@ -296,7 +298,7 @@ class Settings:
 
     db_uri: str | None = None
     data_dir: Path = field(default_factory=default_data_dir)
-    max_file_bytes: int = DEFAULT_MAX_FILE_MB * 1024 * 1024
+    max_file_bytes: int = DEFAULT_MAX_FILE_MB * MIB
     max_pixels: int = DEFAULT_MAX_MEGAPIXELS * 1_000_000
     embedded_idle_seconds: float = DEFAULT_EMBEDDED_IDLE_SECONDS
     # The account to log in as, in a library that has accounts.
@@ -329,7 +331,7 @@ class Settings:
         return cls(
             db_uri=_text_setting("db_uri", db_uri, file),
             data_dir=_data_dir(data_dir, file),
-            max_file_bytes=int(max_mb * 1024 * 1024),
+            max_file_bytes=int(max_mb * MIB),
             max_pixels=int(max_mp * 1_000_000),
             embedded_idle_seconds=_number_setting(
                 "embedded_idle_seconds", file, DEFAULT_EMBEDDED_IDLE_SECONDS

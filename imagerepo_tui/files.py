@@ -4,6 +4,7 @@ fields an image stores, and writing exports that stay inside their folder."""
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -13,11 +14,13 @@ from typing import Any
 
 from imagerepo_tui import imaging
 from imagerepo_tui.errors import (
+    ExportError,
     FileTooLargeError,
     UnreadablePathError,
 )
 from imagerepo_tui.records import FileEntry
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.units import mib, over_upload_limit
 
 # Room for ".<name>.<8 hex>.part" (the temporary file of an export) within the 255 bytes
 # most filesystems allow a name.
@@ -183,13 +186,10 @@ def read_upload_file(path: Path, max_bytes: int) -> bytes:
         if not stat.S_ISREG(st.st_mode):
             raise UnreadablePathError("not a regular file")
         if st.st_size > max_bytes:
-            raise FileTooLargeError(
-                f"{st.st_size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB upload limit "
-                "(IMAGEREPO_MAX_FILE_MB)"
-            )
+            raise FileTooLargeError(over_upload_limit(st.st_size, max_bytes))
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise FileTooLargeError(f"file grew past the {max_bytes / 1e6:.0f} MB upload limit")
+        raise FileTooLargeError(f"file grew past the {mib(max_bytes)} upload limit")
     return data
 
 
@@ -198,6 +198,13 @@ class PreparedUpload:
     entry: FileEntry
     data: bytes
     fields: dict[str, Any]
+
+
+def prepare_upload(entry: FileEntry, max_bytes: int, max_pixels: int) -> PreparedUpload:
+    """Read, check and decode one file: the decoder stage of an upload (CPU work)."""
+    data = entry.read(max_bytes) if entry.read else read_upload_file(entry.path, max_bytes)
+    fields = image_fields(data, display_filename(entry.path), max_pixels)
+    return PreparedUpload(entry, data, fields)
 
 
 def image_fields(data: bytes, filename: str, max_pixels: int) -> dict[str, Any]:
@@ -244,3 +251,49 @@ def link_without_overwrite(source: Path, target: Path) -> None:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         with os.fdopen(fd, "wb") as handle:
             handle.write(source.read_bytes())
+
+
+def write_export(
+    directory: Path,
+    image_id: str,
+    filename: str,
+    fallback: str,
+    data: bytes,
+    force: bool,
+    names: ExportNames,
+) -> Path:
+    """Write ``data`` as ``directory/<sanitised filename>`` (``ImageRepository.export``).
+
+    Written to a temporary file first, then linked into place: never through a
+    symlink planted at the target name, never over an existing file unless ``force``
+    (then replaced atomically).
+    """
+    name = names.name_for(image_id, filename, fallback)
+    target = directory / name
+    if names.written(image_id):
+        return target  # named twice in one batch: its file is already there
+    if not force and os.path.lexists(target):
+        raise ExportError(f"{visible(str(target))} already exists (use --force to overwrite)")
+    temporary = directory / f".{target.name}.{secrets.token_hex(4)}.part"
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        if force:
+            if target.is_dir() and not target.is_symlink():
+                raise ExportError(f"{visible(str(target))} is a folder")
+            # Replaces a symlink itself, never the file it points to.
+            os.replace(temporary, target)
+        else:
+            link_without_overwrite(temporary, target)
+    except FileExistsError:
+        raise ExportError(
+            f"{visible(str(target))} already exists (use --force to overwrite)"
+        ) from None
+    except OSError as error:
+        raise ExportError(f"cannot write {visible(str(target))}: {error.strerror}") from None
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    names.mark_written(image_id)
+    return target

@@ -9,9 +9,10 @@
     owner:NAME  is:public  is:private   (whose images, and which are shared)
     sort:name|added|taken|size   (prefix "-" for descending: sort:-size)
 
-Everything a user types is matched literally: values become equality tests, escaped
-regexes or numbers, never operators, so ``{"$ne": null}`` or ``.*`` find nothing odd.
-The parser is pure: it turns text into a Mongo filter and a sort, and points at the
+Everything a user types is matched literally: values become equality tests, literal
+substrings or numbers, never operators, so ``{"$ne": null}`` or ``.*`` find nothing odd.
+The parser is pure: it turns text into a ``Query`` (terms over record fields and a
+sort; ``store.filters`` alone turns that into MongoDB filters), and points at the
 offending column when the text is not valid. What the database would refuse with its own
 error is refused here first, with a column: dates outside years 1-9999, numbers past 64
 bits, terms over 1,000 characters, queries over 4,000, control characters.
@@ -23,12 +24,24 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from imagerepo_tui.errors import ImageRepoError
+from imagerepo_tui.query_terms import (
+    AllOf,
+    AnyOf,
+    Contains,
+    Equals,
+    Not,
+    OneOf,
+    Query,
+    Range,
+    Sort,
+    Term,
+)
 
 # Fields a sort may use, and the document field each one orders by.
 # "taken" orders by taken_key (date taken, else upload date): never null, so keyset
@@ -82,7 +95,6 @@ _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 # cannot encode) are refused where they stand.
 _SEPARATORS = frozenset("\t\n\r")
 _COMPARISON = re.compile(r"(>=|<=|>|<|=)?(.*)", re.DOTALL)
-_MONGO_OPERATORS = {">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -92,26 +104,6 @@ class QueryError(ImageRepoError):
     def __init__(self, message: str, column: int) -> None:
         super().__init__(f"{message} (at column {column})")
         self.column = column
-
-
-@dataclass(frozen=True)
-class Sort:
-    field: str = "seq"
-    descending: bool = True
-
-    @property
-    def is_default(self) -> bool:
-        return self.field == "seq" and self.descending
-
-
-@dataclass
-class Query:
-    """A parsed search: a Mongo filter over images, a sort, and the collection names
-    it mentions (resolved to ids by the repository)."""
-
-    criteria: dict[str, Any] = field(default_factory=dict)
-    sort: Sort = field(default_factory=Sort)
-    text: str = ""
 
 
 def search_words(text: str) -> list[str]:
@@ -247,16 +239,23 @@ def _split_comparison(value: str) -> tuple[str | None, str]:
     return (None if operator in (None, "=") else operator), match.group(2)
 
 
-def _number_condition(token: _Token, field_name: str, sizes: bool) -> dict[str, Any]:
+def _compared(field_name: str, operator: str, value: Any) -> Range:
+    """``field <operator> value`` for one of ``> >= < <=``."""
+    if operator.startswith(">"):
+        return Range(field_name, low=value, include_low=operator == ">=")
+    return Range(field_name, high=value, include_high=operator == "<=")
+
+
+def _number_condition(token: _Token, field_name: str, sizes: bool) -> Term:
     operator, raw = _split_comparison(token.value)
     parts = _range_parts(raw, operator, token)
     if parts is not None:
         low, high = (_parse_number(part, token, sizes) for part in parts)
-        return {field_name: {"$gte": low, "$lte": high}}
+        return Range(field_name, low, high)
     number = _parse_number(raw, token, sizes)
     if operator is None:
-        return {field_name: number}
-    return {field_name: {_MONGO_OPERATORS[operator]: number}}
+        return Equals(field_name, number)
+    return _compared(field_name, operator, number)
 
 
 _DATE_FORMS = (("%Y-%m-%d", "day"), ("%Y-%m", "month"), ("%Y", "year"))
@@ -292,37 +291,39 @@ def _span_end(start: datetime, unit: str) -> datetime:
         return _END_OF_TIME
 
 
-def _span_comparison(operator: str | None, start: datetime, end: datetime) -> dict[str, Any]:
+def _span_comparison(
+    field_name: str, operator: str | None, start: datetime, end: datetime
+) -> Range:
     """A comparison with a whole year, month or day [start, end): ``>`` means after it."""
     if operator is None:
-        return {"$gte": start, "$lt": end}
-    bound = {">": end, ">=": start, "<": start, "<=": end}[operator]
-    mongo = {">": "$gte", ">=": "$gte", "<": "$lt", "<=": "$lt"}[operator]
-    return {mongo: bound}
+        return Range(field_name, start, end, include_high=False)
+    if operator.startswith(">"):
+        return Range(field_name, low=end if operator == ">" else start)
+    return Range(field_name, high=start if operator == "<" else end, include_high=False)
 
 
-def _date_condition(token: _Token, field_name: str) -> dict[str, Any]:
+def _date_condition(token: _Token, field_name: str) -> Term:
     operator, raw = _split_comparison(token.value)
     parts = _range_parts(raw, operator, token)
     if parts is not None:
         first, last = parts
-        return {
-            field_name: {"$gte": _date_span(first, token)[0], "$lt": _date_span(last, token)[1]}
-        }
-    return {field_name: _span_comparison(operator, *_date_span(raw, token))}
+        start, end = _date_span(first, token)[0], _date_span(last, token)[1]
+        return Range(field_name, start, end, include_high=False)
+    return _span_comparison(field_name, operator, *_date_span(raw, token))
 
 
-def _literal_contains(token: _Token) -> dict[str, Any]:
-    # Raw $regex with $options and re.escape: literal, and the form the embedded
-    # server answers (a compiled Python regex silently matches nothing there).
-    pattern = re.escape(token.value.casefold())
-    if len(pattern) > MAX_PATTERN_CHARS:
+def _literal_contains(token: _Token, field_name: str) -> Contains:
+    # The store matches it as an escaped regex (the one form of substring search the
+    # embedded server answers), which the server caps: refuse a longer one here, where
+    # the error can point at its column.
+    text = token.value.casefold()
+    if len(re.escape(text)) > MAX_PATTERN_CHARS:
         raise QueryError(
             f"{token.key}: too long (at most {MAX_PATTERN_CHARS:,} characters, "
             "punctuation and spaces counting twice)",
             token.column,
         )
-    return {"$regex": pattern, "$options": "i"}
+    return Contains(field_name, text)
 
 
 def _meta_number(raw: str) -> int | float | None:
@@ -340,14 +341,14 @@ def _meta_number(raw: str) -> int | float | None:
     return value if math.isfinite(value) else None
 
 
-def _meta_date(condition: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+def _meta_date(condition: Callable[[], Term]) -> Term | None:
     try:
         return condition()
     except QueryError:
         return None
 
 
-def _meta_condition(token: _Token) -> dict[str, Any]:
+def _meta_condition(token: _Token) -> Term:
     key = token.key[len("meta.") :] if token.key else ""
     if not META_KEY.fullmatch(key):
         raise QueryError(f"meta.{key}: not a valid metadata key", token.column)
@@ -357,35 +358,37 @@ def _meta_condition(token: _Token) -> dict[str, Any]:
     if operator is None and parts is None:
         value = _meta_number(raw)
         # "4" finds a number 4 or the text "4": values are typed when stored.
-        return {path: raw} if value is None else {path: {"$in": [value, raw]}}
+        return Equals(path, raw) if value is None else OneOf(path, (value, raw))
     # Dates compare by whole days, months or years, as taken: does.
     if parts is not None:
         low, high = parts
         bounds = (_meta_number(low), _meta_number(high))
-        number = None if None in bounds else {path: {"$gte": bounds[0], "$lte": bounds[1]}}
+        number: Term | None = None if None in bounds else Range(path, *bounds)
         date = _meta_date(
-            lambda: {path: {"$gte": _date_span(low, token)[0], "$lt": _date_span(high, token)[1]}}
+            lambda: Range(
+                path, _date_span(low, token)[0], _date_span(high, token)[1], include_high=False
+            )
         )
     else:
         assert operator is not None  # no range and no operator returned above
         value = _meta_number(raw)
-        number = None if value is None else {path: {_MONGO_OPERATORS[operator]: value}}
-        date = _meta_date(lambda: {path: _span_comparison(operator, *_date_span(raw, token))})
+        number = None if value is None else _compared(path, operator, value)
+        date = _meta_date(lambda: _span_comparison(path, operator, *_date_span(raw, token)))
     if number is not None and date is not None:
         # "1950" is a number and a year. Comparisons only match values of their own
         # type, so asking both ways finds numbers and dates alike.
-        return {"$or": [number, date]}
+        return AnyOf((number, date))
     condition = number if number is not None else date
     if condition is None:
         raise QueryError(f"{path}: comparing needs a number or a date", token.column)
     return condition
 
 
-def _orientation_condition(token: _Token) -> dict[str, Any]:
+def _orientation_condition(token: _Token) -> Term:
     shape = token.value.casefold()
     if shape not in ORIENTATIONS:
         raise QueryError("orientation: is portrait, landscape or square", token.column)
-    return {"shape": shape}
+    return Equals("shape", shape)
 
 
 def _sort_of(token: _Token) -> Sort:
@@ -398,47 +401,49 @@ def _sort_of(token: _Token) -> Sort:
     return Sort(SORT_FIELDS[name], descending)
 
 
-def _visibility_condition(token: _Token) -> dict[str, Any]:
+def _visibility_condition(token: _Token) -> Term:
     """``is:public`` / ``is:private``; negated, the other one (a plain equality
-    either way, which the repository turns into the matching audience)."""
+    either way, which the store turns into the matching audience)."""
     value = token.value.casefold()
     if value not in VISIBILITIES:
         raise QueryError(f"is: is one of {'|'.join(VISIBILITIES)}", token.column)
-    return {"public": (value == "public") != token.negated}
+    return Equals("public", (value == "public") != token.negated)
 
 
-def _lookup(token: _Token, field_name: str, find: Callable[[str], Any]) -> dict[str, Any]:
+def _lookup(token: _Token, field_name: str, find: Callable[[str], Any]) -> Term:
     try:
-        return {field_name: find(token.value)}
+        return Equals(field_name, find(token.value))
     except ImageRepoError as error:
         raise QueryError(str(error), token.column) from None
 
 
+def _words_condition(value: str) -> Term | None:
+    """Free words: each must be a whole keyword."""
+    words = search_words(value)
+    if not words:
+        # Only punctuation (".*", "$"): matched as a whole keyword (a tag can be
+        # ".*"), never dropped, or ".*" alone would list everything.
+        return Equals("keywords", value.casefold()) if value.strip() else None
+    if len(words) == 1:
+        return Equals("keywords", words[0])
+    return AllOf(tuple(Equals("keywords", word) for word in words))
+
+
 def _condition(
     token: _Token, collection_id: Callable[[str], Any], owner_id: Callable[[str], Any]
-) -> dict[str, Any]:
+) -> Term | None:
     key, value = token.key, token.value
     if key is None:
-        words = search_words(value)
-        if not words:
-            # Only punctuation (".*", "$"): matched as a whole keyword (a tag can be
-            # ".*"), never dropped, or ".*" alone would list everything.
-            return {"keywords": value.casefold()} if value.strip() else {}
-        return (
-            {"$and": [{"keywords": word} for word in words]}
-            if len(words) > 1
-            else {"keywords": words[0]}
-        )
+        return _words_condition(value)
     if key == "tag":
-        return {"tag_keys": " ".join(value.split()).casefold()}
+        return Equals("tag_keys", " ".join(value.split()).casefold())
     if key == "format":
-        return {
-            "format": {"jpg": "jpeg", "tif": "tiff"}.get(value.casefold(), value.casefold()).upper()
-        }
+        folded = value.casefold()
+        return Equals("format", {"jpg": "jpeg", "tif": "tiff"}.get(folded, folded).upper())
     if key == "camera":
-        return {"camera": _literal_contains(token)}
+        return _literal_contains(token, "camera")
     if key == "name":
-        return {"filename": _literal_contains(token)}
+        return _literal_contains(token, "filename")
     if key == "collection":
         return _lookup(token, "collections", collection_id)
     if key == "owner":
@@ -455,10 +460,6 @@ def _condition(
     raise QueryError(f"unknown field {key!r} (known: {known})", token.column)
 
 
-def _negate(condition: dict[str, Any]) -> dict[str, Any]:
-    return {"$nor": [condition]} if condition else {}
-
-
 def parse_query(
     text: str,
     collection_id: Callable[[str], Any] = lambda name: name,
@@ -467,32 +468,16 @@ def parse_query(
     """Parse search text. ``collection_id(name)`` and ``owner_id(name)`` map a
     collection's or a user's name to what the ``collections`` or ``owner`` field
     holds (they raise if there is no such collection or user)."""
-    conditions: list[dict[str, Any]] = []
+    terms: list[Term] = []
     sort = Sort()
     for token in tokenize(text):
         if token.key == "sort":
             sort = _sort_of(token)
             continue
         if token.key == "is":
-            conditions.append(_visibility_condition(token))
+            terms.append(_visibility_condition(token))
             continue
-        condition = _condition(token, collection_id, owner_id)
-        if condition:
-            conditions.append(_negate(condition) if token.negated else condition)
-    return Query(combine(conditions), sort, text)
-
-
-def combine(conditions: list[dict[str, Any]]) -> dict[str, Any]:
-    """AND the conditions as one flat document where their fields do not overlap,
-    with ``$and`` only for the rest: the embedded server can use an index for a flat
-    filter but scans for any top-level operator."""
-    flat: dict[str, Any] = {}
-    rest: list[dict[str, Any]] = []
-    for condition in conditions:
-        if any(key.startswith("$") or key in flat for key in condition):
-            rest.append(condition)
-        else:
-            flat.update(condition)
-    if rest:
-        flat["$and"] = rest
-    return flat
+        term = _condition(token, collection_id, owner_id)
+        if term is not None:
+            terms.append(Not(term) if token.negated else term)
+    return Query(tuple(terms), sort, text)

@@ -21,10 +21,6 @@ from imagerepo_tui.textsafe import visible
 UploadStatus = Literal["created", "duplicate", "error"]
 MAX_TAG_LENGTH = 100
 MAX_KEYWORDS = 500
-# A boolean, not "deleted_at is null": the embedded server answers equality on a
-# boolean from the (trashed, ...) compound indexes but scans for a null test.
-LIVE: dict[str, Any] = {"trashed": False}
-IN_TRASH: dict[str, Any] = {"trashed": True}
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -12,7 +12,7 @@ from bson import ObjectId
 from gridfs import GridFSBucket
 
 from imagerepo_tui.repository import ImageRepository, find_upload_files
-from imagerepo_tui.store.images import GRIDFS_CHUNK_BYTES, write_gridfs_file
+from imagerepo_tui.store.originals import GRIDFS_CHUNK_BYTES, write_gridfs_file
 from tests.sample_images import jpeg_bytes, photo_folder, write
 
 EXPECTED = {

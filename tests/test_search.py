@@ -13,6 +13,7 @@ import pytest
 
 from imagerepo_tui.query import QueryError, parse_query
 from imagerepo_tui.repository import ImageInfo, ImageRepository, NewMetadata, parse_meta
+from imagerepo_tui.store.filters import query_filter
 from tests.library_support import Shared, exif_jpeg, flat_image, shared_library
 from tests.sample_images import animated_gif_bytes, encode, picture, write
 from tests.support import Cli, make_cli
@@ -465,7 +466,7 @@ def test_nothing_a_user_types_becomes_an_operator() -> None:
     fields = {"keywords", "tag_keys", "format", "camera", "filename", "meta.x"}
     for text in hostile:
         try:
-            criteria = parse_query(text).criteria
+            criteria = query_filter(parse_query(text))
         except QueryError:
             continue
         for key in keys(criteria):

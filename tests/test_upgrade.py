@@ -6,7 +6,7 @@ from pathlib import Path
 
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageInfo, ImageRepository
-from imagerepo_tui.store.images import SCHEMA_VERSION
+from imagerepo_tui.store.schema import SCHEMA_VERSION
 from tests.sample_images import jpeg_bytes, write
 
 

@@ -13,8 +13,8 @@ from mongoengine.errors import NotUniqueError
 from pymongo.errors import DuplicateKeyError
 
 from imagerepo_tui.errors import ImageRepoError, NotFoundError
+from imagerepo_tui.store.common import database_errors, tolerant, utc_now
 from imagerepo_tui.store.connection import Store
-from imagerepo_tui.store.images import database_errors, tolerant, utc_now
 from imagerepo_tui.store.models import Collection, Image
 
 

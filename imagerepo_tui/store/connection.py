@@ -13,7 +13,7 @@ from pymongo.errors import ConfigurationError, OperationFailure, PyMongoError
 try:
     from pymongo.uri_parser import parse_uri
 except ImportError:  # pymongo >= 4.14 moved it
-    from pymongo.synchronous.uri_parser import parse_uri  # type: ignore[no-redef]
+    from pymongo.synchronous.uri_parser import parse_uri
 
 from imagerepo_tui.config import Settings, redact_uri
 from imagerepo_tui.errors import DatabaseUnavailableError
@@ -39,8 +39,8 @@ CLIENT_OPTIONS: dict[str, Any] = {
 class Store:
     """An open connection, with what a status line needs to say about it."""
 
-    client: MongoClient
-    db: Database
+    client: MongoClient[dict[str, Any]]
+    db: Database[dict[str, Any]]
     description: str
     embedded: bool
     # True for SecantusDB (embedded or reached by URI): its planner uses an index
@@ -61,10 +61,10 @@ def database_name(uri: str) -> str:
         ) from None
 
 
-def _connect(db_name: str, uri: str, extra: dict[str, Any]) -> MongoClient:
+def _connect(db_name: str, uri: str, extra: dict[str, Any]) -> MongoClient[dict[str, Any]]:
     mongoengine.disconnect(ALIAS)
     mongoengine.connect(db=db_name, host=uri, alias=ALIAS, **CLIENT_OPTIONS, **extra)
-    client: MongoClient = mongoengine.get_connection(ALIAS)
+    client: MongoClient[dict[str, Any]] = mongoengine.get_connection(ALIAS)
     try:
         client.admin.command("ping")
     except BaseException:
@@ -73,7 +73,7 @@ def _connect(db_name: str, uri: str, extra: dict[str, Any]) -> MongoClient:
     return client
 
 
-def _connect_embedded(uri: str, credential: Credential) -> MongoClient:
+def _connect_embedded(uri: str, credential: Credential) -> MongoClient[dict[str, Any]]:
     account = {
         "username": credential.user,
         "password": credential.password,
@@ -115,7 +115,7 @@ def open_store(settings: Settings) -> Store:
     return Store(client, client[DEFAULT_DB_NAME], f"embedded {data_dir}", True, True)
 
 
-def _is_secantus(client: MongoClient) -> bool:
+def _is_secantus(client: MongoClient[dict[str, Any]]) -> bool:
     try:
         return "secantusVersion" in client.admin.command("buildInfo")
     except PyMongoError:

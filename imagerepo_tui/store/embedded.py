@@ -349,8 +349,9 @@ def stop_server(data_dir: Path) -> bool:
     _wait_for_supervisor_exit(data_dir, deadline)
     # The lock goes a moment before the processes do: "stopped" means gone.
     pids = [(state or {}).get(key) for key in ("pid", "supervisor_pid")]
-    pids = [pid for pid in pids if type(pid) is int and pid > 0]
-    while not all(_gone_or_reaped(pid) for pid in pids) and time.monotonic() < deadline:
+    # isinstance for the type checker, type() to keep bools (an int subclass) out.
+    alive = [pid for pid in pids if isinstance(pid, int) and type(pid) is int and pid > 0]
+    while not all(_gone_or_reaped(pid) for pid in alive) and time.monotonic() < deadline:
         time.sleep(0.02)
     return True
 

@@ -29,9 +29,10 @@ from imagerepo_tui.errors import (
     ImageRepoError,
     UnreadablePathError,
 )
+from imagerepo_tui.store.common import tolerant
 from imagerepo_tui.store.connection import SERVER_SELECTION_TIMEOUT_MS, describe_failure
-from imagerepo_tui.store.images import tolerant
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.units import over_upload_limit
 
 # Read when the URI names no database: the mongo shell's and mongoengine's default,
 # so where a web app that never chose a database kept its files.
@@ -177,7 +178,7 @@ class ForeignBucket:
     def __init__(self, uri: str, bucket: str) -> None:
         self._uri = uri
         try:
-            self._client: MongoClient = MongoClient(uri, **_client_options(uri))
+            self._client: MongoClient[dict[str, Any]] = MongoClient(uri, **_client_options(uri))
         except (ConfigurationError, ValueError, TypeError) as error:
             raise ImageRepoError(f"invalid source URI: {self._text(error)}") from None
         self.default_database = False
@@ -270,10 +271,7 @@ class ForeignBucket:
         """The file's bytes, checked against its length chunk by chunk; refused before
         reading a byte when its length is over ``max_bytes``."""
         if file.length > max_bytes:
-            raise FileTooLargeError(
-                f"{file.length / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB upload "
-                "limit (IMAGEREPO_MAX_FILE_MB)"
-            )
+            raise FileTooLargeError(over_upload_limit(file.length, max_bytes))
         try:
             return self._read_chunks(file)
         except PyMongoError as error:

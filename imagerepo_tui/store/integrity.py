@@ -9,7 +9,6 @@ decides what is wrong with it.
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,24 +17,24 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING
 
-from imagerepo_tui.store.connection import Store
-from imagerepo_tui.store.embedded import pid_alive
-from imagerepo_tui.store.images import (
-    CLAIM_LEASE,
+from imagerepo_tui.store.common import (
+    HOST,
     LIST_PROJECTION,
-    SEQ_COUNTER,
     database_errors,
     tolerant,
     utc_now,
 )
+from imagerepo_tui.store.connection import Store
+from imagerepo_tui.store.embedded import pid_alive
 from imagerepo_tui.store.models import CLAIMS, COUNTERS, IMAGES, LAST_CHECK, LIBRARY_STATE
+from imagerepo_tui.store.originals import CLAIM_LEASE
+from imagerepo_tui.store.schema import SEQ_COUNTER
 
 FILES, CHUNKS = "fs.files", "fs.chunks"
 # Chunks per round trip while one large original streams: about 2 MB in memory.
 CHUNKS_PER_ROUND_TRIP = 8
 # Documents per round trip of whole-collection scans that carry no bytes.
 SCAN_BATCH = 5000
-_HOST = socket.gethostname()
 # How old orphaned chunks must be before --repair takes them for leftovers.
 SETTLED = timedelta(hours=1)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -79,7 +78,7 @@ def writer_gone(claim: Mapping[str, Any]) -> bool:
     file from under a writer. Elsewhere, or with no usable pid, the claim's age says.
     """
     pid = _process_id(claim.get("pid"))
-    if claim.get("host") == _HOST and pid is not None:
+    if claim.get("host") == HOST and pid is not None:
         return not pid_alive(pid)
     created = claim.get("created_at")
     return not isinstance(created, datetime) or utc_now() - created > CLAIM_LEASE

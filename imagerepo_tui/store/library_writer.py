@@ -29,9 +29,11 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from imagerepo_tui.errors import ImageRepoError
+from imagerepo_tui.store.common import HOST, utc_now
 from imagerepo_tui.store.embedded import pid_alive
-from imagerepo_tui.store.images import _HOST, CLAIM_LEASE, SEQ_COUNTER, utc_now
 from imagerepo_tui.store.models import CLAIMS, COLLECTIONS, COUNTERS, IMAGES, PUBLIC, USERS
+from imagerepo_tui.store.originals import CLAIM_LEASE
+from imagerepo_tui.store.schema import SEQ_COUNTER
 from imagerepo_tui.store.transfer import (
     DUPLICATE,
     REPAIRED,
@@ -298,7 +300,7 @@ class LibraryWriter:
         return file_id
 
     def _claim(self, file_id: ObjectId) -> None:
-        claim = {"host": _HOST, "pid": os.getpid(), "created_at": utc_now()}
+        claim = {"host": HOST, "pid": os.getpid(), "created_at": utc_now()}
         self.claims.replace_one({"_id": file_id}, claim, upsert=True)
 
     def _release(self, file_id: ObjectId) -> None:
@@ -319,7 +321,7 @@ class LibraryWriter:
         """Finish what an interrupted run (of this or the app) left: files claimed by a
         process that is gone and used by no image."""
         for claim in self.claims.find({}):
-            if claim.get("host") == _HOST:
+            if claim.get("host") == HOST:
                 pid = claim.get("pid")
                 abandoned = isinstance(pid, int) and pid != os.getpid() and not pid_alive(pid)
             else:

@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -96,7 +97,7 @@ def write_certificates(folder: Path) -> tuple[Path, Path, Path]:
     return ca_path, paths[0], paths[1]
 
 
-def _set_account(client: MongoClient, credential: Credential) -> None:
+def _set_account(client: MongoClient[dict[str, Any]], credential: Credential) -> None:
     admin = client.admin
     try:
         admin.command("createUser", credential.user, pwd=credential.password, roles=ACCOUNT_ROLES)
@@ -106,7 +107,7 @@ def _set_account(client: MongoClient, credential: Credential) -> None:
         admin.command("updateUser", credential.user, pwd=credential.password, roles=ACCOUNT_ROLES)
 
 
-def _drop_other_accounts(client: MongoClient, credential: Credential) -> list[str]:
+def _drop_other_accounts(client: MongoClient[dict[str, Any]], credential: Credential) -> list[str]:
     """Accounts nobody here made: while an older version ran without authentication,
     anyone on the machine could have added one to come back with later."""
     names = {str(name) for name in client.list_database_names()} | set(ALWAYS_CHECKED)
@@ -120,7 +121,7 @@ def _drop_other_accounts(client: MongoClient, credential: Credential) -> list[st
     return dropped
 
 
-def _wait_until_ready(client: MongoClient, server: subprocess.Popen[bytes]) -> None:
+def _wait_until_ready(client: MongoClient[dict[str, Any]], server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -135,7 +136,7 @@ def _wait_until_ready(client: MongoClient, server: subprocess.Popen[bytes]) -> N
 @contextlib.contextmanager
 def _private_server(
     data_dir: Path, port: int, command: ServerCommand, start: StartServer
-) -> Iterator[MongoClient]:
+) -> Iterator[MongoClient[dict[str, Any]]]:
     """The library's server without authentication, reachable only through mutual TLS
     with certificates that live in a scratch folder of the data directory."""
     with tempfile.TemporaryDirectory(prefix=PROVISIONING_PREFIX, dir=data_dir) as scratch:
@@ -143,7 +144,7 @@ def _private_server(
         tls = ["--tls-cert-file", str(server_pem), "--tls-key-file", str(server_pem)]
         tls += ["--tls-ca-file", str(ca), "--tls-require-client-cert"]
         server = start(command(port, tls))
-        client: MongoClient = MongoClient(
+        client: MongoClient[dict[str, Any]] = MongoClient(
             f"mongodb://127.0.0.1:{port}/",
             tls=True,
             tlsCAFile=str(ca),

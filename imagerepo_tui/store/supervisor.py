@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure, PyMongoError
@@ -93,7 +94,7 @@ class Supervisor:
         self.data_dir = data_dir
         self.idle_seconds = idle_seconds
         self.server: subprocess.Popen[bytes] | None = None
-        self.client: MongoClient | None = None
+        self.client: MongoClient[dict[str, Any]] | None = None
         self.stopping = False
         self.published = False
 

@@ -26,17 +26,12 @@ from pymongo.errors import PyMongoError
 
 from imagerepo_tui.config import redact_uri
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
+from imagerepo_tui.store.common import database_errors, utc_now
 from imagerepo_tui.store.connection import (
     CLIENT_OPTIONS,
     Store,
     database_name,
     describe_failure,
-)
-from imagerepo_tui.store.images import (
-    GRIDFS_CHUNK_BYTES,
-    database_errors,
-    ensure_gridfs_indexes,
-    utc_now,
 )
 from imagerepo_tui.store.models import (
     COLLECTIONS,
@@ -52,11 +47,12 @@ from imagerepo_tui.store.models import (
     LoginAttempt,
     User,
 )
+from imagerepo_tui.store.originals import GRIDFS_CHUNK_BYTES, ensure_gridfs_indexes
 
 # Documents exactly as stored: dates beyond Python's years stay ``DatetimeMS``
 # rather than failing the batch; strings are strict (a replacement character would
 # silently change what a backup keeps).
-RAW_CODEC: CodecOptions = CodecOptions(
+RAW_CODEC: CodecOptions[dict[str, Any]] = CodecOptions(
     document_class=dict,
     tz_aware=True,
     tzinfo=UTC,
@@ -122,8 +118,8 @@ class Library:
     """A library's database reached with plain pymongo (mongoengine's one connection
     is the open repository's); ``close`` closes only a client made here."""
 
-    client: MongoClient
-    db: Database
+    client: MongoClient[dict[str, Any]]
+    db: Database[dict[str, Any]]
     description: str
     own_client: bool = False
 
@@ -134,7 +130,7 @@ class Library:
     @classmethod
     def connect(cls, uri: str) -> Library:
         where = redact_uri(uri)
-        client: MongoClient | None = None
+        client: MongoClient[dict[str, Any]] | None = None
         try:
             client = MongoClient(uri, **CLIENT_OPTIONS)
             client.admin.command("ping")
@@ -144,7 +140,7 @@ class Library:
             raise DatabaseUnavailableError(describe_failure(error, where)) from None
         return cls(client, client[database_name(uri)], where, own_client=True)
 
-    def raw(self, name: str) -> MongoCollection:
+    def raw(self, name: str) -> MongoCollection[dict[str, Any]]:
         return self.db.get_collection(name, codec_options=RAW_CODEC)
 
     @contextlib.contextmanager
@@ -194,7 +190,9 @@ class LibraryReader:
         with self.library.errors():
             yield from images.find({"seq": {"$not": {"$type": "number"}}}).batch_size(100)
 
-    def _windows(self, images: MongoCollection, low: int, high: int) -> Iterator[dict[str, Any]]:
+    def _windows(
+        self, images: MongoCollection[dict[str, Any]], low: int, high: int
+    ) -> Iterator[dict[str, Any]]:
         start = low
         while start <= high:
             query = {"seq": {"$gte": start, "$lt": start + SEQ_WINDOW}}

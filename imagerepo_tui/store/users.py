@@ -10,8 +10,8 @@ from bson.errors import InvalidId
 from pymongo.errors import DuplicateKeyError
 
 from imagerepo_tui.errors import ImageRepoError, NotFoundError
+from imagerepo_tui.store.common import Documents, database_errors, utc_now
 from imagerepo_tui.store.connection import Store
-from imagerepo_tui.store.images import database_errors, utc_now
 from imagerepo_tui.store.models import LoginAttempt, User
 
 
@@ -22,8 +22,9 @@ class UserExistsError(ImageRepoError):
 class UserStore:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.users = User._get_collection()
-        self.attempts = LoginAttempt._get_collection()
+        # mongoengine hands out untyped collections: say what the driver returns.
+        self.users: Documents = User._get_collection()
+        self.attempts: Documents = LoginAttempt._get_collection()
 
     def any_exist(self) -> bool:
         with database_errors(self.store):

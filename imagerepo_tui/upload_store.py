@@ -1,0 +1,100 @@
+"""Storing one prepared upload in the library: its record, its collection, a duplicate's return.
+
+The writer stage of ``uploads.run_uploads`` for ``ImageRepository.upload_files``;
+it runs on writer threads, several files at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from imagerepo_tui.errors import NotFoundError
+from imagerepo_tui.files import PreparedUpload
+from imagerepo_tui.records import (
+    ImageInfo,
+    NewMetadata,
+    UploadResult,
+    check_meta,
+    normalise_tags,
+    search_fields,
+)
+from imagerepo_tui.store import PUBLIC, UNOWNED, CollectionExistsError, CollectionStore, ImageStore
+
+
+def restored(doc: dict[str, Any]) -> dict[str, Any]:
+    """The fields that take an image out of the trash: it is seen by whom its owner
+    chose again."""
+    audience = PUBLIC if doc.get("public") else doc.get("owner", UNOWNED)
+    return {"trashed": False, "deleted_at": None, "audience": audience}
+
+
+class UploadStore:
+    """Writes prepared files for the user ``me()`` names, as ``info`` shows them."""
+
+    def __init__(
+        self,
+        images: ImageStore,
+        collections: CollectionStore,
+        me: Callable[[], str],
+        info: Callable[[dict[str, Any]], ImageInfo],
+    ) -> None:
+        self._images = images
+        self._collections = collections
+        self._me = me
+        self._info = info
+
+    def store(self, prepared: PreparedUpload, metadata: NewMetadata) -> UploadResult:
+        meta = {**metadata.meta, **prepared.entry.meta}
+        check_meta(meta)
+        me = self._me()
+        tags = normalise_tags(metadata.tags)
+        fields = {
+            "owner": me,
+            "public": metadata.public,
+            "audience": PUBLIC if metadata.public else me,
+            **prepared.fields,
+            "title": metadata.title,
+            "description": metadata.description,
+            "tags": tags,
+            "custom": meta,
+            "collections": [self._collection(metadata.collection)] if metadata.collection else [],
+            **search_fields(
+                prepared.fields["filename"], metadata.title, metadata.description, tags
+            ),
+        }
+        doc, created = self._images.add(prepared.data, fields)
+        if not created:
+            doc = self._join_duplicate(doc, fields["collections"], metadata.public)
+        return UploadResult(
+            prepared.entry.path,
+            "created" if created else "duplicate",
+            self._info(doc),
+            size=len(prepared.data),
+        )
+
+    def _collection(self, name: str) -> Any:
+        """The id of the upload's target collection, created on first use."""
+        me = self._me()
+        try:
+            return self._collections.by_name(name, me)["_id"]
+        except NotFoundError:
+            try:
+                return self._collections.create(name, me)["_id"]
+            except CollectionExistsError:  # another upload worker just made it
+                return self._collections.by_name(name, me)["_id"]
+
+    def _join_duplicate(
+        self, doc: dict[str, Any], collections: list[Any], public: bool
+    ) -> dict[str, Any]:
+        """Uploading bytes that are already stored means "I want this image here": a
+        trashed copy comes back, it joins the upload's collection, and an upload that
+        shares it makes it public (one without ``--public`` keeps what was chosen).
+        Only the uploader's own images are duplicates: nobody learns what others hold."""
+        now_public = bool(public or doc.get("public"))
+        if doc.get("trashed") or now_public != bool(doc.get("public")):
+            changes = {**restored({**doc, "public": now_public}), "public": now_public}
+            doc = self._images.update_fields(doc["_id"], changes, owner=doc["owner"])
+        for collection_id in collections:
+            self._collections.add_images(collection_id, [doc["_id"]])
+        return self._images.get(doc["_id"]) if collections else doc
