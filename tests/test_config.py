@@ -463,5 +463,5 @@ def test_every_binding_id_is_known_to_the_check():
         for source in package.rglob("*.py")
         for found in re.findall(r'Binding\([^)]*\bid="([^"]+)"', source.read_text(), re.S)
     }
-    assert len(in_code) > 50
+    assert len(in_code) > 40  # the regex finds them: the app has ~50 bindings
     assert in_code <= known

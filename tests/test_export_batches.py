@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Checkbox, Input
+from textual.widgets import Input
 
 from imagerepo_tui.config import Settings
 from imagerepo_tui.files import MAX_EXPORT_NAME_BYTES, ExportNames
 from imagerepo_tui.repository import ImageRepository
 from imagerepo_tui.tui.app import ImageRepoApp
 from imagerepo_tui.tui.screens.browse import BrowseScreen
-from imagerepo_tui.tui.screens.forms import FolderScreen
+from imagerepo_tui.tui.screens.modals import ExportScreen
 from tests.sample_images import encode, jpeg_bytes, picture, write
 from tests.support import upload_lines
 from tests.tui_support import ready, run_app_test, settle, wait_for
@@ -270,10 +270,9 @@ def test_tui_export_of_marked_same_named_images(
         await settle(pilot)
         assert gallery.marks.count == 3
         await pilot.press("x")
-        await wait_for(pilot, lambda: isinstance(app.screen, FolderScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
         app.screen.query_one("#folder", Input).value = str(out_dir)
-        app.screen.query_one("#force", Checkbox).value = True
-        await pilot.press("enter")
+        await pilot.click("#overwrite")  # replace the file from before, as asked
         await wait_for(pilot, lambda: isinstance(app.screen, BrowseScreen))
         await settle(pilot)
 

@@ -38,6 +38,7 @@ from imagerepo_tui.tui.keymap import keymap_problems, merged_keymap
 from imagerepo_tui.tui.safekeeping import Safekeeping, SafekeepingCommands
 from imagerepo_tui.tui.screens.browse import BrowseScreen
 from imagerepo_tui.tui.screens.modals import ConfirmScreen
+from imagerepo_tui.tui.upload_job import Uploads
 from imagerepo_tui.tui.widgets.preview import GRAPHICS_CHOICES
 from imagerepo_tui.tui.writes import WritesInFlight
 
@@ -114,8 +115,7 @@ class ImageRepoApp(App[int]):
         self.graphics = graphics
         self.repository: ImageRepository | None = None
         self.writes = WritesInFlight()
-        # The latest upload batch, running or done; its dialog may be hidden.
-        self.upload_job: UploadJob | None = None
+        self.uploads = Uploads()
         self.safekeeping = Safekeeping(self)
         self._factory = repository_factory or self._open_with_notices
         self._connecting = False
@@ -130,7 +130,7 @@ class ImageRepoApp(App[int]):
             self.set_keymap(keymap)
         # After the first paint: checking the ids may import the screens not yet shown.
         self.call_after_refresh(self._report_settings, files)
-        self.install_screen(BrowseScreen(self.graphics), name="browse")
+        self.install_screen(BrowseScreen(self.graphics, self.uploads), name="browse")
         self.push_screen("browse")
         # After the first paint: connecting imports the driver in a worker, and that
         # import would hold the GIL while the first frame is being drawn.
@@ -293,10 +293,17 @@ class ImageRepoApp(App[int]):
 
     # -- actions ------------------------------------------------------------------------
 
+    @property
+    def upload_job(self) -> UploadJob | None:
+        """The latest upload batch, running or done; its dialog may be hidden."""
+        return self.uploads.job
+
     def running_upload(self) -> UploadJob | None:
         """The upload batch under way, if any (one at a time)."""
-        job = self.upload_job
-        return job if job is not None and job.running else None
+        return self.uploads.running()
+
+    def upload_under_way(self) -> bool:
+        return self.uploads.running() is not None
 
     async def action_quit(self) -> None:
         """Quit; an upload under way (its dialog perhaps hidden) is stopped only

@@ -57,4 +57,5 @@ class ActionsProvider(Provider):
                 )
 
     async def _run(self, node: DOMNode, action: str) -> None:
-        await node.run_action(action)
+        # The app's runner, with the node as the namespace: what a widget's own does.
+        await node.app.run_action(action, node)

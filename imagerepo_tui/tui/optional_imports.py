@@ -11,12 +11,15 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 try:
     import termios
     import tty
+
+    HAVE_TERMIOS = True
 except ImportError:  # Windows
-    termios = None  # type: ignore[assignment]
+    HAVE_TERMIOS = False
 
 
 @contextmanager
@@ -27,7 +30,9 @@ def hidden_module(name: str) -> Iterator[None]:
     if name in sys.modules:
         yield
         return
-    sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail
+    # None makes `import name` fail (documented for sys.modules; typeshed allows only
+    # modules there).
+    sys.modules[name] = None  # type: ignore[assignment]
     try:
         yield
     finally:
@@ -80,11 +85,14 @@ def _no_terminal_queries() -> Iterator[None]:
     modules keep that failing helper (they only query on import)."""
     from textual_image import _terminal
 
-    def refuse(*_args: object, **_kwargs: object) -> Iterator[None]:
+    @contextmanager  # like the helper it stands in for; raises when called, as before
+    def refuse(
+        start_marker: str, end_marker: str, timeout: float | None = None
+    ) -> Iterator[SimpleNamespace]:
         raise _terminal.TerminalError("not asking the terminal: --graphics was given")
 
     original = _terminal.capture_terminal_response
-    _terminal.capture_terminal_response = refuse  # type: ignore[assignment]
+    _terminal.capture_terminal_response = refuse
     try:
         yield
     finally:
@@ -109,7 +117,7 @@ def _drain_answers() -> None:
     """Ask for the device status and read the input up to its answer: an answer to an
     earlier query that came after its probe gave up arrives before it, and is consumed
     here instead of reaching the app as keys."""
-    if termios is None:  # Windows: textual-image reads no answers there either
+    if not HAVE_TERMIOS:  # Windows: textual-image reads no answers there either
         return
     stdin = sys.__stdin__
     stdout = sys.__stdout__

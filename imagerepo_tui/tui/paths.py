@@ -61,8 +61,10 @@ def parse_pasted_paths(text: str) -> list[Path]:
             continue
         whole = _from_token(line)
         # A path with spaces pasted bare is one existing path, not several words.
-        candidates = [whole] if whole is not None and whole.exists() else None
-        if candidates is None:
+        candidates: list[Path | None]
+        if whole is not None and whole.exists():
+            candidates = [whole]
+        else:
             candidates = [_from_token(token) for token in _tokens(line)]
         for path in candidates:
             if path is not None and path.exists() and path not in found:

@@ -6,19 +6,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from textual.app import App
+from imagerepo_tui.tui.host import AppHost
 
 
-def report_error_from_thread(app: App[Any], error: BaseException) -> None:
+def report_error_from_thread(app: AppHost, error: BaseException) -> None:
     """Hand an error from a worker thread to the app's one handler."""
     with contextlib.suppress(RuntimeError):  # the app is closing
-        app.call_from_thread(app.handle_error, error)  # type: ignore[attr-defined]
+        app.call_from_thread(app.handle_error, error)
 
 
 @contextmanager
-def report_errors(app: App[Any], on_error: Callable[[], None] | None = None) -> Iterator[None]:
+def report_errors(app: AppHost, on_error: Callable[[], None] | None = None) -> Iterator[None]:
     """Wrap a worker's body: any exception goes to ``handle_error`` on the UI thread."""
     try:
         yield

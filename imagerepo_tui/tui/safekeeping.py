@@ -18,13 +18,13 @@ from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.host import AppHost, host, require_repository
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.units import human_size
 
 if TYPE_CHECKING:
     from imagerepo_tui.repository import ImageRepository
     from imagerepo_tui.safekeeping.jobs import LastRuns
-    from imagerepo_tui.tui.app import ImageRepoApp
 
 PROGRESS_EVERY_S = 0.5  # status line updates: often enough to see it move
 REMINDER_SECONDS = 30.0  # the reminder shows this long, once per opening
@@ -35,7 +35,7 @@ class Safekeeping:
     """The app's check and backup jobs (one at a time) and what the library last said
     of them."""
 
-    def __init__(self, app: ImageRepoApp) -> None:
+    def __init__(self, app: AppHost) -> None:
         self.app = app
         self.running: str | None = None  # "check" or "backup" while one runs
         self.last: LastRuns | None = None
@@ -108,7 +108,7 @@ class Safekeeping:
             reason = "The library is not open yet."
         elif self.running is not None:
             reason = f"A {self.running} is under way."
-        elif app.running_upload() is not None:
+        elif app.upload_under_way():
             reason = "An upload is under way: start this when it is done."
         if reason is not None:
             app.notify(reason, severity="warning", markup=False)
@@ -198,7 +198,7 @@ class Safekeeping:
 
         app = self.app
         with report_errors(app, on_error=self._failed):
-            repository = _open_repository(app)
+            repository = require_repository(app)
             check = LibraryCheck(repository.whole_library("check the library"))
             show = self._progress("checking")
             stage, done, total, in_bytes = "", 0.0, 0.0, False
@@ -219,7 +219,7 @@ class Safekeeping:
 
         app = self.app
         with report_errors(app, on_error=self._failed):
-            backup = LibraryBackup(_open_repository(app), folder)
+            backup = LibraryBackup(require_repository(app), folder)
             images, size = backup.totals()
             show = self._progress("backing up")
             done = [0.0]
@@ -240,15 +240,6 @@ class Safekeeping:
             app.call_from_thread(self._end, "Backup", message, problems=bool(failures))
 
 
-def _open_repository(app: ImageRepoApp) -> ImageRepository:
-    from imagerepo_tui.errors import DatabaseUnavailableError
-
-    repository = app.repository
-    if repository is None:
-        raise DatabaseUnavailableError("the database is not connected")
-    return repository
-
-
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("Check the library", "check"),
     ("Back up the library…", "backup"),
@@ -259,14 +250,14 @@ class SafekeepingCommands(Provider):
     """Check and back up, in the command palette (they have no keys)."""
 
     def _run(self, what: str) -> None:
-        safekeeping: Safekeeping = self.app.safekeeping  # type: ignore[attr-defined]
+        safekeeping = host(self.app).safekeeping
         if what == "check":
             safekeeping.start_check()
         else:
             safekeeping.start_backup()
 
     def _hits(self) -> list[tuple[str, str, Any]]:
-        safekeeping: Safekeeping = self.app.safekeeping  # type: ignore[attr-defined]
+        safekeeping = host(self.app).safekeeping
         return [
             (name, safekeeping.describe(what), partial(self._run, what)) for name, what in COMMANDS
         ]

@@ -1,33 +1,34 @@
-"""An upload batch the app runs whether or not its dialog is shown.
+"""An upload batch the app runs whether or not its dialog is shown, and the one scan
+that says which files a batch is made of.
 
 Importing a camera folder takes minutes; the dialog can be hidden and the library
 browsed meanwhile. The job belongs to the app, not to the dialog: its worker, its
 counts and its log outlive the dialog, which is only a view of them and can be
-opened again. While it runs the status line shows its progress.
+opened again. While it runs the status line shows its progress. The gallery hears of
+it through messages posted to the screen that started it (``ImagesLanded``,
+``UploadFinished``): the job knows no widget.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Generator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 from rich.text import Text
+from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.timer import Timer
 
-from imagerepo_tui.errors import DatabaseUnavailableError
 from imagerepo_tui.files import find_upload_files
 from imagerepo_tui.records import FileEntry, ImageInfo, NewMetadata, UploadResult
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.host import AppHost, require_repository
 from imagerepo_tui.tui.paths import looks_like_image
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.units import human_size
-
-if TYPE_CHECKING:
-    from textual.app import App
-
-    from imagerepo_tui.tui.widgets.gallery import Gallery
 
 # New images reach the gallery, and progress the status line, once a second, not per
 # file: every change under the dialog repaints the dimmed screen behind it, and
@@ -35,6 +36,28 @@ if TYPE_CHECKING:
 GALLERY_UPDATE_SECONDS = 1.0
 LOG_LINES = 2000  # the dialog's log keeps the latest lines of a long import
 SUMMARY_REFUSALS = 3  # refused files named in the notice that a hidden job ended
+
+
+def find_images(paths: list[Path], *, recursive: bool) -> list[FileEntry]:
+    """The files a batch uploads: what ``paths`` name, and in folders (``recursive``)
+    only image-looking files. Entries that cannot be read stay, to be reported."""
+    found = find_upload_files(paths, recursive=recursive)
+    if not recursive:
+        return list(found)
+    wanted = set(paths)  # named files are always tried
+    return [e for e in found if e.path in wanted or looks_like_image(e.path)]
+
+
+class ImagesLanded(Message):
+    """Images a batch has stored since it last said (at most once a second)."""
+
+    def __init__(self, images: list[ImageInfo]) -> None:
+        self.images = images
+        super().__init__()
+
+
+class UploadFinished(Message):
+    """A batch ended: done, stopped, or cut short by an error."""
 
 
 class UploadView(Protocol):
@@ -46,22 +69,25 @@ class UploadView(Protocol):
 
 
 class UploadJob:
-    """One batch: files found under ``paths``, uploaded by a worker of ``app``."""
+    """One batch, uploaded by a worker of ``app``: ``entries`` when already scanned, else
+    what ``find_images(paths)`` finds. ``listener`` hears what lands and the end."""
 
     def __init__(
         self,
-        app: App[Any],
+        app: AppHost,
         paths: list[Path],
         *,
         recursive: bool,
-        gallery: Gallery,
+        listener: MessagePump,
         metadata: NewMetadata | None = None,
+        entries: list[FileEntry] | None = None,
     ) -> None:
         self.app = app
         self.paths = paths
         self.recursive = recursive
-        self.gallery = gallery
+        self.listener = listener
         self.metadata = metadata or NewMetadata()
+        self._entries = entries
         self.cancel_event = threading.Event()
         self.running = True
         self.stopped = False  # cancelled, or cut short by an error
@@ -119,26 +145,18 @@ class UploadJob:
     def cancel(self) -> None:
         self.cancel_event.set()
 
-    def _entries(self) -> list[FileEntry]:
-        found = find_upload_files(self.paths, recursive=self.recursive)
-        if not self.recursive:
-            return list(found)
-        # In folders only image-looking files are meant; named files are always tried.
-        wanted = set(self.paths)
-        return [e for e in found if e.path in wanted or looks_like_image(e.path)]
-
     def _upload(self) -> None:
         app = self.app
         with (
-            app.writes.writing(),  # type: ignore[attr-defined]
+            app.writes.writing(),
             report_errors(app, on_error=lambda: self._finished(failed=True)),
         ):
-            entries = self._entries()
+            entries = self._entries
+            if entries is None:
+                entries = find_images(self.paths, recursive=self.recursive)
             total = sum(entry.size for entry in entries)
             app.call_from_thread(self._started, len(entries), total)
-            repository = app.repository  # type: ignore[attr-defined]
-            if repository is None:
-                raise DatabaseUnavailableError("the database is not connected")
+            repository = require_repository(app)
             results = repository.upload_files(entries, self.metadata)
             try:
                 for result in results:
@@ -146,7 +164,8 @@ class UploadJob:
                     if self.cancel_event.is_set():
                         break
             finally:
-                results.close()  # stops the read-ahead of files not yet stored
+                if isinstance(results, Generator):  # typed as an Iterator by the core
+                    results.close()  # stops the read-ahead of files not yet stored
             app.call_from_thread(self._finished)
 
     # -- on the UI thread ----------------------------------------------------------------
@@ -181,9 +200,8 @@ class UploadJob:
             self._timer.stop()
         self.running = False
         self.stopped = failed or self.cancel_event.is_set()
-        self.app.activity = ""  # type: ignore[attr-defined]
-        if self.gallery.stale:  # a filtered list: which uploads match is the database's call
-            self.gallery.reload(self.app.repository)  # type: ignore[attr-defined]
+        self.app.activity = ""
+        self.listener.post_message(UploadFinished())
         if self.view is not None:
             self.view.job_finished()
         else:  # hidden: say how it ended, and what was refused
@@ -196,13 +214,26 @@ class UploadJob:
 
     def _show_progress(self) -> None:
         if self.running:
-            self.app.activity = self.progress_text()  # type: ignore[attr-defined]
+            self.app.activity = self.progress_text()
 
     def _tick(self) -> None:
         self._show_progress()
         self._show_landed()
 
     def _show_landed(self) -> None:
-        for info in self._landed:
-            self.gallery.add_new(info)
-        self._landed.clear()
+        if self._landed:
+            self.listener.post_message(ImagesLanded(self._landed))
+            self._landed = []
+
+
+class Uploads:
+    """The app's batches, one at a time: the latest, running or done (its dialog may be
+    hidden). The app owns it; the browse screen starts batches in it."""
+
+    def __init__(self) -> None:
+        self.job: UploadJob | None = None
+
+    def running(self) -> UploadJob | None:
+        """The batch under way, if any."""
+        job = self.job
+        return job if job is not None and job.running else None

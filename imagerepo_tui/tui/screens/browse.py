@@ -1,13 +1,14 @@
 """The main screen: gallery, preview and metadata panes, status line and keys.
 
-Search, collections, marks, bulk actions and the trash view live in ``organise.py``
-(a mixin); their bindings are here, with the rest.
+Search, collections, marks, bulk actions and the trash view are its ``Organiser``
+(``organise.py``); their bindings are here, with the rest. Uploads start here and are
+heard of through the messages of their ``UploadJob``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events, on, work
@@ -17,15 +18,22 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from imagerepo_tui.errors import DatabaseUnavailableError, PermissionDeniedError
-from imagerepo_tui.files import find_upload_files
-from imagerepo_tui.records import ImageInfo, NewMetadata
+from imagerepo_tui.errors import PermissionDeniedError
+from imagerepo_tui.records import FileEntry, ImageInfo, NewMetadata
 from imagerepo_tui.textsafe import visible
-from imagerepo_tui.tui.paths import looks_like_image, parse_pasted_paths
+from imagerepo_tui.tui.host import host, repository_or_warn, require_repository
+from imagerepo_tui.tui.paths import parse_pasted_paths
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.screens.modals import ConfirmScreen, EditScreen, ExportScreen
-from imagerepo_tui.tui.screens.organise import OrganiseActions
+from imagerepo_tui.tui.screens.organise import Organiser, applies
 from imagerepo_tui.tui.screens.preview import FullPreviewScreen
+from imagerepo_tui.tui.upload_job import (
+    ImagesLanded,
+    UploadFinished,
+    UploadJob,
+    Uploads,
+    find_images,
+)
 from imagerepo_tui.tui.widgets.gallery import Gallery
 from imagerepo_tui.tui.widgets.metadata import MetadataPane
 from imagerepo_tui.tui.widgets.preview import PreviewPane
@@ -36,7 +44,6 @@ from imagerepo_tui.units import human_size
 
 if TYPE_CHECKING:
     from imagerepo_tui.repository import ImageRepository
-    from imagerepo_tui.tui.app import ImageRepoApp
     from imagerepo_tui.tui.screens.upload import UploadRequest
 
 
@@ -53,7 +60,7 @@ class GalleryHeader(Static):
         self.update(header_text(self.size.width, self.accounts))
 
 
-class BrowseScreen(OrganiseActions, Screen[None]):
+class BrowseScreen(Screen[None]):
     """Browse the library; every change goes through a modal and a worker."""
 
     # Keys shared by two bindings (r, u, D) do one thing in the library and another
@@ -82,13 +89,11 @@ class BrowseScreen(OrganiseActions, Screen[None]):
         Binding("tab", "app.focus_next", "Next pane", id="browse.next_pane", show=False),
     ]
 
-    app: ImageRepoApp  # type: ignore[assignment]
-
-    def __init__(self, graphics: str) -> None:
+    def __init__(self, graphics: str, uploads: Uploads) -> None:
         super().__init__()
         self.graphics = graphics
-        # The collection being browsed (chosen with c), which uploads then go into.
-        self.collection_name: str | None = None
+        self.uploads = uploads  # the app's: a batch outlives its dialog
+        self.organiser = Organiser(self)
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -130,6 +135,52 @@ class BrowseScreen(OrganiseActions, Screen[None]):
     def preview(self) -> PreviewPane:
         return self.query_one(PreviewPane)
 
+    # -- which actions apply, and what the status line says -------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        gallery = self.gallery
+        return applies(action, trash=gallery.trash, accounts=gallery.viewer is not None)
+
+    def update_view(self) -> None:
+        self.organiser.update_view()
+
+    # -- search, collections, marks, trash: the organiser's -----------------------------
+
+    def action_search(self) -> None:
+        self.organiser.open_search()
+
+    def action_collections(self) -> None:
+        self.organiser.choose_collection()
+
+    def action_collect(self) -> None:
+        self.organiser.collect(remove=False)
+
+    def action_uncollect(self) -> None:
+        self.organiser.collect(remove=True)
+
+    def action_mark(self) -> None:
+        self.organiser.mark()
+
+    def action_mark_all(self) -> None:
+        self.organiser.mark_all()
+
+    def action_clear_marks(self) -> None:
+        self.organiser.clear_marks()
+
+    def action_tag(self) -> None:
+        self.organiser.tag()
+
+    def action_toggle_trash(self) -> None:
+        self.organiser.toggle_trash()
+
+    def action_restore(self) -> None:
+        self.organiser.restore()
+
+    def action_empty_trash(self) -> None:
+        self.organiser.empty_trash()
+
+    # -- the library -----------------------------------------------------------------------
+
     def on_repository(self, repository: ImageRepository) -> None:
         """Connected, reconnected or logged in: read the list again, showing owners and
         public/private markers when the library has accounts."""
@@ -158,17 +209,17 @@ class BrowseScreen(OrganiseActions, Screen[None]):
     @on(Gallery.Counted)
     def _counted(self, event: Gallery.Counted) -> None:
         if not self.gallery.filtered:
-            self.app.image_count = event.total
+            host(self).image_count = event.total
         self.update_view()
 
     @on(Input.Submitted, "#search-input")
     def _search_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.apply_search(event.value)
+        self.organiser.apply_search(event.value)
 
     @on(SearchInput.Cleared)
     def _search_cleared(self) -> None:
-        self.clear_search()
+        self.organiser.clear_search()
 
     def _selected(self) -> ImageInfo | None:
         info = self.gallery.current
@@ -177,9 +228,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
         return info
 
     def _repository(self) -> ImageRepository | None:
-        if self.app.repository is None:
-            self.notify("The database is not connected yet.", severity="warning")
-        return self.app.repository
+        return repository_or_warn(self)
 
     # -- viewing ------------------------------------------------------------------------
 
@@ -189,8 +238,9 @@ class BrowseScreen(OrganiseActions, Screen[None]):
             self.app.push_screen(FullPreviewScreen(self.gallery, self.graphics, info))
 
     def action_refresh(self) -> None:
-        if self._repository() is not None:
-            self.gallery.reload(self.app.repository)
+        repository = self._repository()
+        if repository is not None:
+            self.gallery.reload(repository)
 
     # -- uploading ----------------------------------------------------------------------
 
@@ -199,7 +249,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
         # what they import cost the first frame 9 ms, and many sessions never upload.
         from imagerepo_tui.tui.screens.upload import UploadPickerScreen, UploadScreen
 
-        job = self.app.running_upload()
+        job = self.uploads.running()
         if job is not None:  # one at a time: show the one under way
             self.app.push_screen(UploadScreen(job))
         elif self._repository() is not None:
@@ -213,27 +263,40 @@ class BrowseScreen(OrganiseActions, Screen[None]):
         else:
             self.start_upload(list(request.paths), recursive=False)
 
-    def start_upload(self, paths: list[Path], *, recursive: bool) -> None:
+    def start_upload(
+        self, paths: list[Path], *, recursive: bool, entries: list[FileEntry] | None = None
+    ) -> None:
+        """Upload what ``paths`` name (``entries``, when already scanned), in its dialog."""
         from imagerepo_tui.tui.screens.upload import UploadScreen
-        from imagerepo_tui.tui.upload_job import UploadJob
 
         if self._upload_under_way():
             return
         # Browsing a collection: what is uploaded goes into it.
-        collection = None if self.gallery.trash else self.collection_name
+        collection = None if self.gallery.trash else self.organiser.collection_name
         job = UploadJob(
-            self.app,
+            host(self),
             paths,
             recursive=recursive,
-            gallery=self.gallery,
+            listener=self,
             metadata=NewMetadata(collection=collection),
+            entries=entries,
         )
-        self.app.upload_job = job
+        self.uploads.job = job
         job.start()
         self.app.push_screen(UploadScreen(job))
 
+    @on(ImagesLanded)
+    def _images_landed(self, event: ImagesLanded) -> None:
+        for info in event.images:
+            self.gallery.add_new(info)
+
+    @on(UploadFinished)
+    def _upload_finished(self) -> None:
+        if self.gallery.stale:  # a filtered list: which uploads match is the database's call
+            self.gallery.reload(host(self).repository)
+
     def _upload_under_way(self) -> bool:
-        job = self.app.running_upload()
+        job = self.uploads.running()
         if job is None:
             return False
         self.notify(
@@ -257,14 +320,15 @@ class BrowseScreen(OrganiseActions, Screen[None]):
 
     @work(thread=True, exclusive=True, group="count-files", exit_on_error=False)
     def confirm_paths(self, paths: list[Path]) -> None:
-        """Count what the paths hold (folders recursively), then ask."""
-        with report_errors(self.app):
-            files = [e for e in find_upload_files(paths, recursive=True) if not e.error]
-            images = [e for e in files if looks_like_image(e.path) or e.path in paths]
-            total = sum(e.size for e in images)
-            self.app.call_from_thread(self._ask_upload, paths, len(images), total)
+        """Find what the paths hold (folders recursively) and ask; the files found are
+        the ones uploaded, not looked for again."""
+        with report_errors(host(self)):
+            entries = find_images(paths, recursive=True)
+            self.app.call_from_thread(self._ask_upload, paths, entries)
 
-    def _ask_upload(self, paths: list[Path], count: int, total: int) -> None:
+    def _ask_upload(self, paths: list[Path], entries: list[FileEntry]) -> None:
+        readable = [entry for entry in entries if not entry.error]
+        count, total = len(readable), sum(entry.size for entry in readable)
         if count == 0:
             self.notify("No image files there.", severity="warning")
             return
@@ -275,7 +339,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.start_upload(paths, recursive=True)
+                self.start_upload(paths, recursive=True, entries=entries)
 
         self.app.push_screen(ConfirmScreen(question, yes_label="Upload"), answer)
 
@@ -285,7 +349,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
         """Move to the trash (restorable), or with ``purge`` delete for good, bytes too."""
         if self.gallery.marks.active:
             if self._repository() is not None:
-                self.bulk_delete(purge=purge)
+                self.organiser.bulk_delete(purge=purge)
             return
         info = self._selected()
         if info is None or self._repository() is None or not self._may_change(info):
@@ -313,17 +377,16 @@ class BrowseScreen(OrganiseActions, Screen[None]):
 
     @work(thread=True, group="change", exit_on_error=False)
     def _delete(self, info: ImageInfo, purge: bool) -> None:
-        with self.app.writes.writing(), report_errors(self.app):  # type: ignore[attr-defined]
-            repository = self.app.repository
-            if repository is None:
-                raise DatabaseUnavailableError("the database is not connected")
+        app = host(self)
+        with app.writes.writing(), report_errors(app):
+            repository = require_repository(app)
             repository.delete(info.id)
             if purge:
                 repository.purge(info.id)
             self.app.call_from_thread(self._deleted, info, purge)
 
     def _deleted(self, info: ImageInfo, purge: bool) -> None:
-        self.gallery.remove(info.id)
+        self.gallery.remove_image(info.id)
         where = "for good" if purge else "to the trash (t shows it, r restores)"
         verb = "Deleted" if purge else "Moved"
         self.notify(f"{verb} {visible(info.filename)} {where}", markup=False)
@@ -333,16 +396,17 @@ class BrowseScreen(OrganiseActions, Screen[None]):
         if info is None or self._repository() is None or not self._may_change(info):
             return
 
-        def answer(changes: dict[str, object] | None) -> None:
+        def answer(changes: dict[str, Any] | None) -> None:
             if changes:
                 self._edit(info, changes)
 
         self.app.push_screen(EditScreen(info), answer)
 
     @work(thread=True, group="change", exit_on_error=False)
-    def _edit(self, info: ImageInfo, changes: dict[str, object]) -> None:
-        with self.app.writes.writing(), report_errors(self.app):  # type: ignore[attr-defined]
-            updated = self.app.repository.edit(info.id, **changes)  # type: ignore[union-attr,arg-type]
+    def _edit(self, info: ImageInfo, changes: dict[str, Any]) -> None:
+        app = host(self)
+        with app.writes.writing(), report_errors(app):
+            updated = require_repository(app).edit(info.id, **changes)
             self.app.call_from_thread(self._changed, updated, "Saved")
 
     def action_share(self) -> None:
@@ -350,7 +414,7 @@ class BrowseScreen(OrganiseActions, Screen[None]):
         with marks, choose which for all of them."""
         if self.gallery.marks.active:
             if self._repository() is not None:
-                self.bulk_share()
+                self.organiser.bulk_share()
             return
         info = self._selected()
         if info is not None and self._repository() is not None and self._may_change(info):
@@ -358,10 +422,9 @@ class BrowseScreen(OrganiseActions, Screen[None]):
 
     @work(thread=True, group="change", exit_on_error=False)
     def _share(self, info: ImageInfo, public: bool) -> None:
-        with self.app.writes.writing(), report_errors(self.app):  # type: ignore[attr-defined]
-            repository = self.app.repository
-            if repository is None:
-                raise DatabaseUnavailableError("the database is not connected")
+        app = host(self)
+        with app.writes.writing(), report_errors(app):
+            repository = require_repository(app)
             try:
                 updated = repository.set_public(info.id, public)
             except PermissionDeniedError:
@@ -414,15 +477,16 @@ class BrowseScreen(OrganiseActions, Screen[None]):
 
     @work(thread=True, group="change", exit_on_error=False)
     def _replace(self, info: ImageInfo, path: Path) -> None:
-        with self.app.writes.writing(), report_errors(self.app):  # type: ignore[attr-defined]
-            updated = self.app.repository.replace_content(info.id, path)  # type: ignore[union-attr]
+        app = host(self)
+        with app.writes.writing(), report_errors(app):
+            updated = require_repository(app).replace_content(info.id, path)
             self.app.call_from_thread(self._changed, updated, "Replaced the content of")
 
     def action_export(self) -> None:
         if self.gallery.marks.active:
             if self._repository() is not None:
-                self.bulk_export()
+                self.organiser.bulk_export()
             return
         info = self._selected()
         if info is not None and self._repository() is not None:
-            self.app.push_screen(ExportScreen(info))
+            self.app.push_screen(ExportScreen(visible(info.filename), info.id))

@@ -19,6 +19,7 @@ from textual.widgets import ProgressBar, RichLog, Static
 
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.host import host, require_repository
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.selection import Selection
 
@@ -75,13 +76,12 @@ class BulkScreen(ModalScreen[BulkOutcome]):
     @work(thread=True, exclusive=True, group="bulk", exit_on_error=False)
     def _run(self) -> None:
         job = self.job
+        app = host(self)
         with (
-            self.app.writes.writing(),  # type: ignore[attr-defined]
-            report_errors(self.app, on_error=lambda: self._finished(stopped=True)),
+            app.writes.writing(),
+            report_errors(app, on_error=lambda: self._finished(stopped=True)),
         ):
-            repository: ImageRepository | None = self.app.repository  # type: ignore[attr-defined]
-            if repository is None:
-                raise DatabaseUnavailableError("the database is not connected")
+            repository = require_repository(app)
             total = job.selection.count(repository)
             self.app.call_from_thread(self._started, total)
             done = 0

@@ -16,9 +16,9 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from imagerepo_tui.errors import DatabaseUnavailableError
 from imagerepo_tui.records import CollectionInfo
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.host import host, require_repository
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.screens.forms import PromptScreen
 from imagerepo_tui.tui.screens.modals import ConfirmScreen
@@ -79,16 +79,10 @@ class CollectionsScreen(ModalScreen[CollectionChoice | None]):
     def options(self) -> OptionList:
         return self.query_one(OptionList)
 
-    def _repository(self) -> ImageRepository:
-        repository = self.app.repository  # type: ignore[attr-defined]
-        if repository is None:
-            raise DatabaseUnavailableError("the database is not connected")
-        return repository  # type: ignore[no-any-return]
-
     @work(thread=True, exclusive=True, group="collections", exit_on_error=False)
     def _load(self, highlight: str | None = None) -> None:
-        with report_errors(self.app):
-            collections = self._repository().list_collections()
+        with report_errors(host(self)):
+            collections = require_repository(host(self)).list_collections()
             self.app.call_from_thread(self._show, collections, highlight)
 
     def _show(self, collections: list[CollectionInfo], highlight: str | None) -> None:
@@ -180,7 +174,8 @@ class CollectionsScreen(ModalScreen[CollectionChoice | None]):
     def _change(
         self, change: Callable[[ImageRepository], Any], highlight: str | None, message: str
     ) -> None:
-        with self.app.writes.writing(), report_errors(self.app):  # type: ignore[attr-defined]
-            change(self._repository())
+        app = host(self)
+        with app.writes.writing(), report_errors(app):
+            change(require_repository(app))
             self.app.call_from_thread(self.notify, visible(message), markup=False)
             self.app.call_from_thread(self._load, highlight)

@@ -1,11 +1,9 @@
-"""Small forms that return a value: one line of text, tags to add and remove, a folder
-to export to, public or private. Pressing the form's button is the confirmation of its
-bulk action."""
+"""Small forms that return a value: one line of text, tags to add and remove, public or
+private. Pressing the form's button is the confirmation of its bulk action."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -14,11 +12,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from imagerepo_tui.records import normalise_tags
-from imagerepo_tui.textsafe import visible
-from imagerepo_tui.tui.screens.modals import default_export_folder
 
 
 class PromptScreen(ModalScreen[str | None]):
@@ -102,52 +98,6 @@ class TagsScreen(ModalScreen[TagChange | None]):
             self.dismiss(change)
         else:
             self.notify("Type a tag to add or to remove.", severity="warning")
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-@dataclass(frozen=True)
-class ExportChoice:
-    folder: Path
-    force: bool
-
-
-class FolderScreen(ModalScreen[ExportChoice | None]):
-    """The folder a bulk export writes to, and whether existing files are replaced."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="folder.cancel")
-    ]
-
-    def __init__(self, what: str, folder: Path | None = None) -> None:
-        super().__init__()
-        self.what = what
-        self.folder = folder or default_export_folder()
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static(Text(f"Export {self.what} to folder:", style="bold"), markup=False)
-            yield Input(str(self.folder), id="folder")
-            yield Checkbox("Overwrite files that exist", id="force")
-            yield Static("", id="folder-message", markup=False)
-            with Horizontal(classes="buttons"):
-                yield Button("Export (enter)", variant="primary", id="export")
-                yield Button("Cancel (esc)", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#folder", Input).focus()
-
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#export")
-    def _export(self) -> None:
-        folder = Path(self.query_one("#folder", Input).value.strip()).expanduser()
-        if not folder.is_dir():
-            message = f"{visible(str(folder))} is not a folder"
-            self.query_one("#folder-message", Static).update(Text(message, style="bold red"))
-            return
-        self.dismiss(ExportChoice(folder, self.query_one("#force", Checkbox).value))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

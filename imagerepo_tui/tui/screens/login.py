@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -23,11 +23,9 @@ from imagerepo_tui.accounts import MAX_PASSWORD_LENGTH
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
 from imagerepo_tui.records import UserInfo
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.host import host, require_repository
 from imagerepo_tui.tui.reporting import report_error_from_thread
 from imagerepo_tui.tui.widgets.status import StatusLine
-
-if TYPE_CHECKING:
-    from imagerepo_tui.tui.app import ImageRepoApp
 
 
 class LoginScreen(Screen[UserInfo]):
@@ -37,8 +35,6 @@ class LoginScreen(Screen[UserInfo]):
         Binding("escape", "app.quit", "Quit", id="login.quit"),
         Binding("ctrl+q", "app.quit", "Quit", id="login.quit_ctrl", show=False),
     ]
-
-    app: ImageRepoApp  # type: ignore[assignment]
 
     def __init__(self, user: str | None = None, notice: str = "") -> None:
         super().__init__()
@@ -61,7 +57,9 @@ class LoginScreen(Screen[UserInfo]):
         yield Footer()
 
     def _title(self) -> Text:
-        return Text.assemble(("Log in", "bold"), " to ", (visible(self.app.db_description), "bold"))
+        return Text.assemble(
+            ("Log in", "bold"), " to ", (visible(host(self).db_description), "bold")
+        )
 
     def on_mount(self) -> None:
         self.query_one("#login-password" if self.user else "#login-name", Input).focus()
@@ -112,18 +110,16 @@ class LoginScreen(Screen[UserInfo]):
     @work(thread=True, exclusive=True, group="login", exit_on_error=False)
     def _login(self, name: str, password: str) -> None:
         """The core checks the password (Argon2), off the UI thread."""
-        repository = self.app.repository
+        app = host(self)
         try:
-            if repository is None:
-                raise DatabaseUnavailableError("the database is not connected yet")
-            user = repository.login(name, password)
+            user = require_repository(app).login(name, password)
         except ImageRepoError as error:
             self._call(self._failed, str(error))
             if isinstance(error, DatabaseUnavailableError):
-                report_error_from_thread(self.app, error)  # shown and retried by the app
+                report_error_from_thread(app, error)  # shown and retried by the app
         except Exception as error:  # never a traceback: the app's handler says what broke
             self._call(self._failed, "Logging in failed unexpectedly.")
-            report_error_from_thread(self.app, error)
+            report_error_from_thread(app, error)
         else:
             self._call(self._succeeded, user)
 

@@ -1,7 +1,9 @@
-"""Modal screens that return a result: confirm, edit metadata, export to a folder."""
+"""Modal screens that return a result: confirm, edit metadata, export to a folder (one
+image or the marked ones)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,6 +18,7 @@ from textual.widgets import Button, Input, Label, Static
 from imagerepo_tui.errors import ExportError
 from imagerepo_tui.records import ImageInfo, normalise_tags
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.host import host, require_repository
 from imagerepo_tui.tui.reporting import report_errors
 
 
@@ -116,29 +119,40 @@ def default_export_folder() -> Path:
     return home if home.is_dir() else Path.cwd()
 
 
-class ExportScreen(ModalScreen[Path | None]):
-    """Choose a folder and write the original there; offers overwrite when it exists."""
+@dataclass(frozen=True)
+class ExportChoice:
+    folder: Path
+    force: bool  # replace files that exist
+
+
+class ExportScreen(ModalScreen[ExportChoice | None]):
+    """The folder to export to, for one image or many; Overwrite replaces files there.
+
+    Given ``image_id`` (one image), the export runs here: a name already taken is
+    answered in place, by offering Overwrite. Without it (marked images) the choice is
+    returned, for a bulk job to export.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="export.cancel")
     ]
 
-    def __init__(self, info: ImageInfo, folder: Path | None = None) -> None:
+    def __init__(self, what: str, image_id: str | None = None, folder: Path | None = None) -> None:
         super().__init__()
-        self.info = info
+        self.what = what  # shown as text: a filename, or "3 images (marked)"
+        self.image_id = image_id
         self.folder = folder or default_export_folder()
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(
-                Text(f"Export {visible(self.info.filename)} to folder:", style="bold"),
-                markup=False,
-            )
+            yield Static(Text(f"Export {self.what} to folder:", style="bold"), markup=False)
             yield Input(str(self.folder), id="folder")
             yield Static("", id="export-message", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Export (enter)", variant="primary", id="export")
-                yield Button("Overwrite", variant="warning", id="overwrite", disabled=True)
+                # One image: offered once its name is found taken.
+                single = self.image_id is not None
+                yield Button("Overwrite", variant="warning", id="overwrite", disabled=single)
                 yield Button("Cancel (esc)", id="cancel")
 
     def on_mount(self) -> None:
@@ -163,29 +177,29 @@ class ExportScreen(ModalScreen[Path | None]):
 
     def _start(self, *, force: bool) -> None:
         folder = Path(self.query_one("#folder", Input).value.strip()).expanduser()
-        self._say("exporting…")
-        self._export(folder, force)
+        if self.image_id is not None:
+            self._say("exporting…")
+            self._export(self.image_id, ExportChoice(folder, force))
+        elif not folder.is_dir():
+            self._say(f"{visible(str(folder))} is not a folder", error=True)
+        else:
+            self.dismiss(ExportChoice(folder, force))
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
-    def _export(self, folder: Path, force: bool) -> None:
-        repository = self.app.repository  # type: ignore[attr-defined]
-        with (
-            self.app.writes.writing(),  # type: ignore[attr-defined]
-            report_errors(self.app, on_error=lambda: self._say("")),
-        ):
-            if repository is None:
-                self.app.call_from_thread(self._failed, "The database is not connected.")
-                return
+    def _export(self, image_id: str, choice: ExportChoice) -> None:
+        app = host(self)
+        with app.writes.writing(), report_errors(app, on_error=lambda: self._say("")):
             try:
-                target = repository.export(self.info.id, folder, force=force)
+                repository = require_repository(app)
+                target = repository.export(image_id, choice.folder, force=choice.force)
             except ExportError as error:  # shown here, with the way out it offers
                 self.app.call_from_thread(self._failed, str(error))
                 return
-            self.app.call_from_thread(self._done, target)
+            self.app.call_from_thread(self._done, target, choice)
 
-    def _done(self, target: Path) -> None:
+    def _done(self, target: Path, choice: ExportChoice) -> None:
         self.notify(f"Exported to {visible(str(target))}", title="Export", markup=False)
-        self.dismiss(target)
+        self.dismiss(choice)
 
     def _failed(self, message: str) -> None:
         exists = "already exists" in message

@@ -1,22 +1,24 @@
 """The main screen's search, collections, marks, bulk actions and trash view.
 
-A mixin of ``BrowseScreen`` (which holds the bindings and message handlers): every
-database call runs in a thread worker, every bulk action walks a ``Selection`` in a
-``BulkScreen`` after one question, and the gallery is read again afterwards.
+``Organiser`` is a part of ``BrowseScreen``, which holds the bindings and message
+handlers and hands their work to it: every database call runs in a thread worker of
+the screen, every bulk action walks a ``Selection`` in a ``BulkScreen`` after one
+question, and the gallery is read again afterwards.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
+from textual.screen import Screen
 
-from imagerepo_tui.errors import DatabaseUnavailableError
 from imagerepo_tui.files import ExportNames  # not via repository: that loads pymongo
 from imagerepo_tui.query import QueryError
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.host import AppHost, host, repository_or_warn, require_repository
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.screens.bulk import BulkJob, BulkOutcome, BulkScreen
 from imagerepo_tui.tui.screens.collections import (
@@ -24,22 +26,15 @@ from imagerepo_tui.tui.screens.collections import (
     CollectionsScreen,
     collection_query,
 )
-from imagerepo_tui.tui.screens.forms import (
-    ExportChoice,
-    FolderScreen,
-    TagChange,
-    TagsScreen,
-    VisibilityScreen,
-)
-from imagerepo_tui.tui.screens.modals import ConfirmScreen
+from imagerepo_tui.tui.screens.forms import TagChange, TagsScreen, VisibilityScreen
+from imagerepo_tui.tui.screens.modals import ConfirmScreen, ExportChoice, ExportScreen
 from imagerepo_tui.tui.selection import Selection
+from imagerepo_tui.tui.widgets.gallery import Gallery
+from imagerepo_tui.tui.widgets.search import SearchBar
+from imagerepo_tui.tui.widgets.status import StatusLine
 
 if TYPE_CHECKING:
     from imagerepo_tui.repository import ImageRepository
-    from imagerepo_tui.tui.app import ImageRepoApp
-    from imagerepo_tui.tui.widgets.gallery import Gallery
-    from imagerepo_tui.tui.widgets.search import SearchBar
-    from imagerepo_tui.tui.widgets.status import StatusLine
 
 # Actions that only make sense in one of the two views (their keys do other things).
 TRASH_ONLY = frozenset({"restore", "empty_trash"})
@@ -50,37 +45,58 @@ LIBRARY_ONLY = frozenset(
 ACCOUNTS_ONLY = frozenset({"share"})
 
 
+def applies(action: str, *, trash: bool, accounts: bool) -> bool:
+    """Whether ``action`` means something in the view shown (``BrowseScreen.check_action``)."""
+    if action in ACCOUNTS_ONLY and not accounts:
+        return False
+    if action in TRASH_ONLY:
+        return trash
+    if action in LIBRARY_ONLY:
+        return not trash
+    return True
+
+
 def _plural(count: int, word: str = "image", words: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else (words or word + 's')}"
 
 
-class OrganiseActions:
-    """Search, collections, marks, bulk actions, trash: mixed into ``BrowseScreen``."""
+class Organiser:
+    """Search, collections, marks, bulk actions and the trash of one ``BrowseScreen``
+    (``screen``): its workers run there, its dialogs are pushed from there."""
 
-    if TYPE_CHECKING:
-        app: ImageRepoApp
-        collection_name: str | None
+    def __init__(self, screen: Screen[Any]) -> None:
+        self.screen = screen
+        # The collection being browsed (chosen with c), which uploads then go into.
+        self.collection_name: str | None = None
 
-        @property
-        def gallery(self) -> Gallery: ...
-        @property
-        def search_bar(self) -> SearchBar: ...
-        @property
-        def status(self) -> StatusLine: ...
-        def notify(self, message: str, **kwargs: Any) -> None: ...
-        def _repository(self) -> ImageRepository | None: ...
+    @property
+    def gallery(self) -> Gallery:
+        return self.screen.query_one(Gallery)
 
-    # -- which actions apply ------------------------------------------------------------
+    @property
+    def search_bar(self) -> SearchBar:
+        return self.screen.query_one(SearchBar)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        trash = self.gallery.trash
-        if action in ACCOUNTS_ONLY and self.gallery.viewer is None:
-            return False
-        if action in TRASH_ONLY:
-            return trash
-        if action in LIBRARY_ONLY:
-            return not trash
-        return True
+    @property
+    def status(self) -> StatusLine:
+        return self.screen.query_one(StatusLine)
+
+    @property
+    def host(self) -> AppHost:
+        return host(self.screen)
+
+    def notify(self, message: str, **kwargs: Any) -> None:
+        self.screen.notify(message, **kwargs)
+
+    def _repository(self) -> ImageRepository | None:
+        return repository_or_warn(self.screen)
+
+    def _in_thread(self, group: str, work: Callable[[], None]) -> None:
+        """Run ``work`` in a thread worker of the screen, one at a time per group."""
+        self.screen.run_worker(work, thread=True, exclusive=True, group=group, exit_on_error=False)
+
+    def _from_thread(self, callback: Callable[..., None], *args: Any) -> None:
+        self.screen.app.call_from_thread(callback, *args)
 
     # -- the status line ------------------------------------------------------------------
 
@@ -103,12 +119,12 @@ class OrganiseActions:
         if gallery.marks.active:
             parts.append(Text(gallery.marks.describe(), style="bold green"))
         self.status.show_view(Text("  ").join(parts) if parts else None)
-        pane = self.query_one("#gallery-pane")  # type: ignore[attr-defined]
+        pane = self.screen.query_one("#gallery-pane")
         pane.border_title = "Trash" if gallery.trash else "Images"
 
     # -- search ---------------------------------------------------------------------------
 
-    def action_search(self) -> None:
+    def open_search(self) -> None:
         """Open the search box (enter applies, escape clears)."""
         self.search_bar.open()
 
@@ -116,22 +132,18 @@ class OrganiseActions:
         if not text.strip():  # not stripped otherwise: error columns count from its start
             self.clear_search()
         elif self._repository() is not None:
-            self._check_search(text, collection)
+            self._in_thread("search", partial(self._check_search, text, collection))
 
-    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _check_search(self, text: str, collection: str | None) -> None:
         """Parse in a worker (collection names are looked up): a bad query is shown,
         the list stays."""
-        with report_errors(self.app):
-            repository = self.app.repository
-            if repository is None:
-                raise DatabaseUnavailableError("the database is not connected")
+        with report_errors(self.host):
             try:
-                query = repository.parse_query(text)
+                query = require_repository(self.host).parse_query(text)
             except QueryError as error:
-                self.app.call_from_thread(self._search_failed, str(error), error.column)
+                self._from_thread(self._search_failed, str(error), error.column)
                 return
-            self.app.call_from_thread(self._search_ok, text, query, collection)
+            self._from_thread(self._search_ok, text, query, collection)
 
     def _search_failed(self, message: str, column: int) -> None:
         self.search_bar.open()
@@ -165,7 +177,7 @@ class OrganiseActions:
 
     # -- collections ----------------------------------------------------------------------
 
-    def action_collections(self) -> None:
+    def choose_collection(self) -> None:
         """Browse a collection (or all images); create, rename, delete collections."""
         if self._repository() is None:
             return
@@ -179,9 +191,9 @@ class OrganiseActions:
                 self.apply_search(collection_query(choice.name), choice.name)
 
         screen = CollectionsScreen("Collections", with_all=True, current=self.collection_name)
-        self.app.push_screen(screen, chosen)
+        self.screen.app.push_screen(screen, chosen)
 
-    def action_collect(self, remove: bool = False) -> None:
+    def collect(self, *, remove: bool) -> None:
         """Add the marked (or highlighted) images to a collection, or remove them."""
         target = self._target()
         if target is None:
@@ -210,14 +222,11 @@ class OrganiseActions:
 
         title = f"{'Remove' if remove else 'Add'} {what} {'from' if remove else 'to'} collection:"
         screen = CollectionsScreen(title, with_all=False, current=self.collection_name)
-        self.app.push_screen(screen, chosen)
-
-    def action_uncollect(self) -> None:
-        self.action_collect(remove=True)
+        self.screen.app.push_screen(screen, chosen)
 
     # -- marks ----------------------------------------------------------------------------
 
-    def action_mark(self) -> None:
+    def mark(self) -> None:
         """Mark or unmark the highlighted image, and move on."""
         info = self.gallery.current
         if info is None:
@@ -227,19 +236,16 @@ class OrganiseActions:
         self.gallery.refresh()
         self.update_view()
 
-    def action_mark_all(self) -> None:
+    def mark_all(self) -> None:
         """Mark every match of the current search (kept as the search, not as ids)."""
         if self._repository() is not None:
-            self._count_for_marks(self.gallery.query, self.gallery.trash)
+            work = partial(self._count_for_marks, self.gallery.query, self.gallery.trash)
+            self._in_thread("mark-all", work)
 
-    @work(thread=True, exclusive=True, group="mark-all", exit_on_error=False)
     def _count_for_marks(self, query: Any, trash: bool) -> None:
-        with report_errors(self.app):
-            repository = self.app.repository
-            if repository is None:
-                raise DatabaseUnavailableError("the database is not connected")
-            count = repository.count(query, trash=trash)
-            self.app.call_from_thread(self._marked_all, query, trash, count)
+        with report_errors(self.host):
+            count = require_repository(self.host).count(query, trash=trash)
+            self._from_thread(self._marked_all, query, trash, count)
 
     def _marked_all(self, query: Any, trash: bool, count: int) -> None:
         gallery = self.gallery
@@ -249,7 +255,7 @@ class OrganiseActions:
         gallery.refresh()
         self.update_view()
 
-    def action_clear_marks(self) -> None:
+    def clear_marks(self) -> None:
         """Clear the marks (or, with none, the search)."""
         if self.gallery.marks.active:
             self.gallery.marks.clear()
@@ -277,7 +283,7 @@ class OrganiseActions:
         def finished(outcome: BulkOutcome | None) -> None:
             if clear_marks:
                 self.gallery.marks.clear()
-            self.gallery.reload(self.app.repository)
+            self.gallery.reload(self.host.repository)
             self.update_view()
             if outcome is not None:
                 failed = f", {outcome.failed:,} failed" if outcome.failed else ""
@@ -288,14 +294,14 @@ class OrganiseActions:
                     markup=False,
                 )
 
-        self.app.push_screen(BulkScreen(job), finished)
+        self.screen.app.push_screen(BulkScreen(job), finished)
 
     def _confirm_bulk(self, question: Text, label: str, job: BulkJob, *, danger: bool) -> None:
         def answer(yes: bool | None) -> None:
             if yes:
                 self.run_bulk(job, clear_marks=True)
 
-        self.app.push_screen(ConfirmScreen(question, yes_label=label, danger=danger), answer)
+        self.screen.app.push_screen(ConfirmScreen(question, yes_label=label, danger=danger), answer)
 
     def bulk_delete(self, *, purge: bool) -> None:
         """Marked images to the trash, or (``purge``) deleted for good."""
@@ -326,7 +332,7 @@ class OrganiseActions:
             )
             self._confirm_bulk(question, "Move to trash", job, danger=True)
 
-    def action_tag(self) -> None:
+    def tag(self) -> None:
         """Add and remove tags on the marked (or highlighted) images."""
         target = self._target()
         if target is None:
@@ -346,7 +352,7 @@ class OrganiseActions:
             )
             self.run_bulk(job, clear_marks=False)
 
-        self.app.push_screen(TagsScreen(what), chosen)
+        self.screen.app.push_screen(TagsScreen(what), chosen)
 
     def bulk_share(self) -> None:
         """Make the marked images public or private (only the user's own can change)."""
@@ -365,7 +371,7 @@ class OrganiseActions:
             )
             self.run_bulk(job, clear_marks=False)
 
-        self.app.push_screen(VisibilityScreen(what), chosen)
+        self.screen.app.push_screen(VisibilityScreen(what), chosen)
 
     def bulk_export(self) -> None:
         marks = self.gallery.marks
@@ -385,19 +391,19 @@ class OrganiseActions:
             )
             self.run_bulk(job, clear_marks=False)
 
-        self.app.push_screen(FolderScreen(what), chosen)
+        self.screen.app.push_screen(ExportScreen(what), chosen)
 
     # -- the trash ------------------------------------------------------------------------
 
-    def action_toggle_trash(self) -> None:
+    def toggle_trash(self) -> None:
         """Show the trash instead of the library, or back."""
         gallery = self.gallery
         gallery.marks.clear()
         gallery.set_view(gallery.query_text, gallery.query, trash=not gallery.trash)
         self.update_view()
-        self.app.refresh_bindings()
+        self.screen.app.refresh_bindings()
 
-    def action_restore(self) -> None:
+    def restore(self) -> None:
         """Bring the marked (or highlighted) images back from the trash."""
         target = self._target()
         if target is None:
@@ -412,7 +418,7 @@ class OrganiseActions:
         else:
             self.run_bulk(job, clear_marks=True)
 
-    def action_empty_trash(self) -> None:
+    def empty_trash(self) -> None:
         """Delete every image in the trash for good."""
         if self._repository() is None:
             return

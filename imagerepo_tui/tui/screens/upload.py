@@ -18,10 +18,12 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DirectoryTree, Footer, ProgressBar, RichLog, Static
 from textual.widgets._tree import TreeNode
 from textual.widgets.directory_tree import DirEntry
+from textual_image.widget._base import Image as ImageWidget
 
 from imagerepo_tui import imaging
 from imagerepo_tui.files import read_upload_file
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.host import host
 from imagerepo_tui.tui.paths import looks_like_image
 from imagerepo_tui.tui.upload_job import LOG_LINES, UploadJob
 from imagerepo_tui.tui.widgets.preview import get_cell_size, image_widget_class
@@ -98,11 +100,11 @@ class FilePreview(Vertical):
 
     @work(thread=True, exclusive=True, group="file-preview", exit_on_error=False)
     def _load(self, path: Path, box: tuple[int, int]) -> None:
-        max_bytes = self.app.settings.max_file_bytes  # type: ignore[attr-defined]
+        settings = host(self).settings
         image: PILImage.Image | None = None
         try:
-            data = read_upload_file(path, max_bytes)
-            facts = imaging.inspect_image(data, max_pixels=self.app.settings.max_pixels)  # type: ignore[attr-defined]
+            data = read_upload_file(path, settings.max_file_bytes)
+            facts = imaging.inspect_image(data, max_pixels=settings.max_pixels)
             image = imaging.render_preview(data, box)
             text = f"{facts.format}  {facts.width}×{facts.height}  {human_size(len(data))}"
         except Exception as error:  # any bad file is a message here, not a crash
@@ -114,7 +116,7 @@ class FilePreview(Vertical):
         if path != self._path:
             return  # the highlight moved on meanwhile
         if self._image_class is not None:
-            self.query_one(".preview-image").image = image  # type: ignore[attr-defined]
+            self.query_one(".preview-image", ImageWidget).image = image
         self.query_one("#file-facts", Static).update(Text(text))
 
 
@@ -146,15 +148,15 @@ class UploadPickerScreen(Screen[UploadRequest | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.tree.focus()
+        self.image_tree.focus()
         self._summarise()
 
     @property
-    def tree(self) -> ImageTree:
+    def image_tree(self) -> ImageTree:
         return self.query_one(ImageTree)
 
     def _highlighted_path(self) -> Path | None:
-        node = self.tree.cursor_node
+        node = self.image_tree.cursor_node
         return node.data.path if node is not None and node.data is not None else None
 
     @on(DirectoryTree.NodeHighlighted)
@@ -168,7 +170,7 @@ class UploadPickerScreen(Screen[UploadRequest | None]):
         self._toggle(event.path)
 
     def _toggle(self, path: Path) -> None:
-        tree = self.tree
+        tree = self.image_tree
         if path in tree.marked:
             del tree.marked[path]
         else:
@@ -181,25 +183,25 @@ class UploadPickerScreen(Screen[UploadRequest | None]):
         self._summarise()
 
     def _summarise(self) -> None:
-        marked = self.tree.marked
+        marked = self.image_tree.marked
         count, size = len(marked), sum(marked.values())
         label = f"Upload {count} file{'s' if count != 1 else ''} ({human_size(size)})"
         button = self.query_one("#upload", Button)
         button.label = label
         button.disabled = count == 0
-        where = visible(str(self.tree.path))
-        shown = "all files" if self.tree.show_all else "image files"
+        where = visible(str(self.image_tree.path))
+        shown = "all files" if self.image_tree.show_all else "image files"
         self.query_one("#picker-summary", Static).update(Text(f"{where}  ·  showing {shown}"))
 
     def action_mark(self) -> None:
         path = self._highlighted_path()
         if path is not None and not path.is_dir():
             self._toggle(path)
-            self.tree.action_cursor_down()
+            self.image_tree.action_cursor_down()
 
     @on(Button.Pressed, "#upload")
     def action_upload(self) -> None:
-        marked = tuple(self.tree.marked)
+        marked = tuple(self.image_tree.marked)
         if not marked:
             path = self._highlighted_path()
             if path is None or path.is_dir():
@@ -216,12 +218,12 @@ class UploadPickerScreen(Screen[UploadRequest | None]):
             self.dismiss(UploadRequest((path,), recursive=True))
 
     def action_toggle_all(self) -> None:
-        self.tree.show_all = not self.tree.show_all
-        self.tree.reload()
+        self.image_tree.show_all = not self.image_tree.show_all
+        self.image_tree.reload()
         self._summarise()
 
     def action_parent(self) -> None:
-        tree = self.tree
+        tree = self.image_tree
         tree.path = Path(tree.path).resolve().parent
         self._summarise()
 

@@ -24,6 +24,7 @@ from textual.strip import Strip
 from textual.worker import get_current_worker
 
 from imagerepo_tui.records import ImageInfo, Page
+from imagerepo_tui.tui.host import host
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.selection import Marks
 from imagerepo_tui.tui.widgets.rows import Rows, format_row
@@ -152,7 +153,7 @@ class Gallery(ScrollView, can_focus=True):
         repository = self.repository
         if repository is None:
             return
-        with report_errors(self.app, on_error=lambda: self._load_failed(generation)):
+        with report_errors(host(self), on_error=lambda: self._load_failed(generation)):
             page = repository.list_page(
                 query, before=cursor, limit=PAGE_ROWS, oldest_first=which == "tail", trash=trash
             )
@@ -260,7 +261,7 @@ class Gallery(ScrollView, can_focus=True):
         self._resize()
         self._request_rows()
 
-    def remove(self, image_id: str) -> None:
+    def remove_image(self, image_id: str) -> None:
         """An image is gone: its older neighbour takes its row (or the newer, at the end)."""
         if self.rows.remove(image_id):
             self._post_count()

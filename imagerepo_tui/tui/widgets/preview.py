@@ -28,6 +28,7 @@ from imagerepo_tui import imaging
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
 from imagerepo_tui.records import ImageInfo
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.host import host
 from imagerepo_tui.tui.optional_imports import hidden_module
 from imagerepo_tui.tui.reporting import report_error_from_thread
 
@@ -37,9 +38,10 @@ from imagerepo_tui.tui.reporting import report_error_from_thread
 # a 600x450 preview): importing numpy took 80 ms of every start, a third of a
 # minimal Textual app's time to its first frame. Nothing else here uses numpy.
 with hidden_module("numpy"):
-    from textual_image._terminal import get_cell_size
+    from textual_image._terminal import get_cell_size as get_cell_size  # for the picker too
     from textual_image.widget import HalfcellImage, SixelImage, TGPImage
     from textual_image.widget import Image as AutoImage
+    from textual_image.widget._base import Image as ImageWidget
 
 DEBOUNCE_S = 0.1
 CACHE_SIZE = 24
@@ -49,7 +51,7 @@ MAX_BOX = (2400, 1600)
 GRAPHICS_CHOICES = ("auto", "kitty", "sixel", "halfcell", "none")
 
 
-def image_widget_class(graphics: str) -> type[Widget] | None:
+def image_widget_class(graphics: str) -> type[ImageWidget] | None:
     """The textual-image widget for a ``--graphics`` choice (None: images off)."""
     if graphics == "kitty":
         return TGPImage
@@ -59,7 +61,8 @@ def image_widget_class(graphics: str) -> type[Widget] | None:
         return HalfcellImage
     if graphics == "none":
         return None
-    if os.environ.get("TMUX") and AutoImage is TGPImage:
+    # AutoImage is whichever class the terminal supports, found on import.
+    if os.environ.get("TMUX") and issubclass(AutoImage, TGPImage):
         # Kitty's placeholders do not survive tmux; half cells always do.
         return HalfcellImage
     return AutoImage
@@ -115,10 +118,10 @@ class PreviewPane(Widget):
                 yield self._image_class(None, classes="preview-image")
         yield Static("", id="preview-message", markup=False)
 
-    def _image_widget(self) -> Any | None:
+    def _image_widget(self) -> ImageWidget | None:
         if self._image_class is None:
             return None
-        return self.query_one(".preview-image")
+        return self.query_one(".preview-image", ImageWidget)
 
     def _say(self, message: str, *, error: bool = False) -> None:
         label = self.query_one("#preview-message", Static)
@@ -178,7 +181,7 @@ class PreviewPane(Widget):
             self._post(info, image, "full")
         except DatabaseUnavailableError as error:
             self._post_error(info, "database unreachable")
-            report_error_from_thread(self.app, error)
+            report_error_from_thread(host(self), error)
         except ImageRepoError as error:
             self._post_error(info, str(error))
         except Exception as error:  # a preview must never take the app down

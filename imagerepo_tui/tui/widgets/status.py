@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from imagerepo_tui.textsafe import visible
+from imagerepo_tui.tui.host import host
 
 STATE_STYLES = {
     "connecting": ("◌ connecting…", "yellow"),
@@ -39,7 +40,7 @@ class StatusLine(Static):
         self._redraw()
 
     def _redraw(self, _value: object = None) -> None:
-        app = self.app
+        app = host(self)
         state, style = STATE_STYLES.get(app.connection, (app.connection, ""))
         count = app.image_count
         images = "" if count is None else f"{count:,} image{'s' if count != 1 else ''}"
@@ -49,9 +50,6 @@ class StatusLine(Static):
         text = Text.assemble(("imagerepo-tui", "bold"), "  ")
         if app.activity:  # work under way (an upload) before what may be cut off
             text.append(visible(app.activity), style="italic")
-            text.append("  │  ", style="dim")
-        if app.reminder:  # said once, for a while, when the library opens
-            text.append(f"⚠ {visible(app.reminder)}", style="bold yellow")
             text.append("  │  ", style="dim")
         if self.view is not None:
             # What is listed comes before the database's name, which may be long.
@@ -63,5 +61,8 @@ class StatusLine(Static):
         text.append_text(
             Text.assemble((visible(app.db_description), "dim"), "  ", images, "  ", (state, style))
         )
+        if app.reminder:  # said for a while when the library opens; last, as it can wait
+            text.append("  │  ", style="dim")
+            text.append(f"⚠ {visible(app.reminder)}", style="bold yellow")
         text.no_wrap, text.overflow = True, "ellipsis"  # one line: cut, never wrapped away
         self.update(text)
