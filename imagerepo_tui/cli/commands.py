@@ -46,10 +46,10 @@ def targets(repo: ImageRepository, args: argparse.Namespace) -> tuple[Iterable[s
     never all loaded), with how many there are for the progress bar."""
     ids: list[str] = list(getattr(args, "ids", None) or [])
     text = getattr(args, "query", None)
-    if bool(ids) == bool(text):
-        raise UsageError("give image ids, or --query QUERY for every match (not both)")
-    if ids:
+    if ids and not text:
         return ids, len(ids)
+    if ids or not text:
+        raise UsageError("give image ids, or --query QUERY for every match (not both)")
     query = checked_query(repo, text)
     return repo.iter_ids(query, trash=getattr(args, "in_trash", False)), repo.count(
         query, trash=getattr(args, "in_trash", False)

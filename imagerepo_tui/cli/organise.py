@@ -17,7 +17,7 @@ from imagerepo_tui.cli.commands import (
 )
 from imagerepo_tui.cli.output import Output, collection_line, trash_line
 from imagerepo_tui.cli.parser import UsageError
-from imagerepo_tui.repository import ImageRepository
+from imagerepo_tui.repository import CollectionInfo, ImageRepository
 from imagerepo_tui.textsafe import visible
 
 _AGE = re.compile(r"(\d+)\s*([dhwm]?)")
@@ -145,11 +145,11 @@ def cmd_collections(repo: ImageRepository, args: argparse.Namespace, out: Output
     handler(repo, args, out)
 
 
-def _report(out: Output, collection: object, note: str) -> None:
+def _report(out: Output, collection: CollectionInfo, note: str) -> None:
     if out.as_json:
-        out.json(collection.to_json())  # type: ignore[attr-defined]
+        out.json(collection.to_json())
     else:
-        out.line(Text.assemble(collection_line(collection), f"  ({note})"))  # type: ignore[arg-type]
+        out.line(Text.assemble(collection_line(collection), f"  ({note})"))
 
 
 def _create(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None:

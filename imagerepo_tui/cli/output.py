@@ -107,7 +107,9 @@ class Output:
             if task is None and time.monotonic() - started > PROGRESS_AFTER_S:
                 progress.start()
                 self._progress = progress
-                task = progress.add_task(description, total=total, completed=done - amount)
+                # Whole units: rich types ``completed`` as int (a fraction of one unit is
+                # invisible on a bar anyway).
+                task = progress.add_task(description, total=total, completed=int(done - amount))
             if task is not None:
                 progress.advance(task, amount)
 

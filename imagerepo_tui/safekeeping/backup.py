@@ -183,7 +183,8 @@ class BackupWriter:
     def put_image(self, image: dict[str, Any], blocks: Callable[[], Iterator[bytes]]) -> Placed:
         sha, size = image.get("sha256"), image.get("size")
         try:
-            if not is_sha256(sha) or not isinstance(size, int):
+            # isinstance for the type checker: is_sha256 takes anything and says bool.
+            if not isinstance(sha, str) or not is_sha256(sha) or not isinstance(size, int):
                 raise ImageRepoError(
                     f"image {image.get('_id')} is damaged (no valid sha256 or size): "
                     "its metadata is in the backup, its original is not"

@@ -65,7 +65,7 @@ class BackupReader:
 
     def original(self, image: dict[str, Any]) -> Iterator[bytes]:
         sha = image.get("sha256")
-        if not is_sha256(sha) or sha not in self.originals:
+        if not isinstance(sha, str) or not is_sha256(sha) or sha not in self.originals:
             raise DamagedOriginalError(f"the backup holds no original for image {image.get('_id')}")
         try:
             fd = os.open(original_path(self.folder, sha), os.O_RDONLY | os.O_NOFOLLOW)
