@@ -1,12 +1,12 @@
 """Run every benchmark in turn: import/export throughput, search latency, changes to
-one image, TUI feel, keys during an import.
+one image, TUI feel, keys during an import, backup/restore/copy/check throughput.
 
 Each runs as its own process (fresh imports, caches and memory, as the benchmarks
 assume) with its output streamed as it comes; the command of each section is
 printed first so any one can be rerun alone. The search and TUI libraries are
 built once and cached under benchmarks/.data.
 
-    python -m benchmarks [--quick] [--only import,search,tui,keys]
+    python -m benchmarks [--quick] [--only import,search,tui,keys,safekeeping]
 
 ``--quick`` uses smaller sizes (5 photos, one round; 10,000-image libraries;
 3 spawns per start-up figure; a 100-image import for the keys) to check that
@@ -30,6 +30,10 @@ SECTIONS: dict[str, tuple[list[str], list[str]]] = {
     "changes": (["--count", "100000"], ["--count", "10000"]),
     "tui": (["--count", "100000", "--runs", "7"], ["--count", "10000", "--runs", "3"]),
     "keys": (["--count", "500"], ["--count", "100"]),
+    "safekeeping": (
+        ["--count", "60", "--rounds", "2", "--library-count", "100000"],
+        ["--count", "5", "--rounds", "1", "--library-count", "10000"],
+    ),
 }
 
 
