@@ -45,10 +45,11 @@ from benchmarks.photos import CACHE, make_photo_folder
 from benchmarks.timing import median_seconds, user_environment
 from benchmarks.tui_start import SIZE, START_MODES, hook_display
 from imagerepo_tui.config import Settings
+from imagerepo_tui.records import PAGE_SIZE
 from imagerepo_tui.repository import ImageRepository
 from imagerepo_tui.store.embedded import read_state, supervisor_alive
 
-PAGE_ROWS = 200  # what the gallery asks for (gallery.PAGE_ROWS)
+PAGE_ROWS = PAGE_SIZE  # what the gallery asks for
 PREVIEW_PHOTOS = 3
 
 

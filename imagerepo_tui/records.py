@@ -18,6 +18,10 @@ from imagerepo_tui.errors import (
 from imagerepo_tui.query import META_KEY, search_words
 from imagerepo_tui.textsafe import visible
 
+# Rows per page, for every front end: each page costs the embedded server one bounded
+# index range (more with filters), and a held PgDn has a page's time to get the next.
+PAGE_SIZE = 200
+
 UploadStatus = Literal["created", "duplicate", "error"]
 MAX_TAG_LENGTH = 100
 MAX_KEYWORDS = 500

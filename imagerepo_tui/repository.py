@@ -37,6 +37,7 @@ from imagerepo_tui.files import (
 from imagerepo_tui.query import parse_query
 from imagerepo_tui.query_terms import Equals, Query, Range
 from imagerepo_tui.records import (
+    PAGE_SIZE,
     CollectionInfo,
     FileEntry,
     ImageInfo,
@@ -88,7 +89,6 @@ UPGRADE_NOTICE = (
 )
 MIN_ID_PREFIX = 6
 FULL_ID_LENGTH = 24
-PAGE_SIZE = 200
 _ID_TEXT = re.compile(r"[0-9a-f]{6,24}")
 
 

@@ -23,7 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
-from imagerepo_tui.records import ImageInfo, Page
+from imagerepo_tui.records import PAGE_SIZE, ImageInfo, Page
 from imagerepo_tui.tui.host import host
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.selection import Marks
@@ -32,8 +32,7 @@ from imagerepo_tui.tui.widgets.rows import Rows, format_row
 if TYPE_CHECKING:
     from imagerepo_tui.repository import ImageRepository
 
-# Each page costs the embedded server one bounded index range (more with filters).
-PAGE_ROWS = 200
+PAGE_ROWS = PAGE_SIZE  # the core's page
 # Rows fetched ahead of the screen, both ways: a page, so a held PgDn (a screenful a
 # key) has several keys' time to get the next page before it shows an unloaded row.
 # With 40 rows (barely one PgDn ahead) any slow answer from the server showed as
