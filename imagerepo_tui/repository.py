@@ -15,6 +15,7 @@ from typing import Any
 
 from imagerepo_tui import imaging
 from imagerepo_tui.access import Access
+from imagerepo_tui.albums import Albums
 from imagerepo_tui.config import Settings
 from imagerepo_tui.edits import metadata_changes, new_content_fields
 from imagerepo_tui.errors import (
@@ -117,6 +118,8 @@ class ImageRepository:
         self._collections = CollectionStore(store)
         self._access = Access(UserStore(store), self._images, self._collections)
         self._uploads = UploadStore(self._images, self._collections, self._me, self._info)
+        in_collection = lambda oid: self.count(Query((Equals("collections", oid),)))  # noqa: E731
+        self._albums = Albums(self._collections, self._me, in_collection)
         if tidy:
             self._images.cleanup_abandoned()
 
@@ -240,8 +243,7 @@ class ImageRepository:
     # -- reading --------------------------------------------------------------------------
 
     def _audiences(self, trash: bool = False) -> list[str]:
-        """Who may see what: the user's own images (private ones, and all trashed
-        ones), plus everyone's public ones outside the trash."""
+        """Whose images the user sees: their own (all in the trash), and public ones."""
         me = self._me()
         return [me] if trash else [me, PUBLIC]
 
@@ -259,8 +261,7 @@ class ImageRepository:
         return self._collections.by_name(name, self._me())["_id"]
 
     def _criteria(self, query: str | Query | None) -> Query:
-        """The query to hand the store (which alone turns it into filters, with the
-        audiences the user may see)."""
+        """A query object for the store, which alone turns queries into filters."""
         if isinstance(query, str):
             return self.parse_query(query)
         return query or Query()
@@ -448,68 +449,34 @@ class ImageRepository:
         for oid in list(self._images.ids(old, [me], trash=True)):
             yield self._info(self._images.delete(oid, owner=me))
 
-    # -- collections ------------------------------------------------------------------------
-
-    # Collections are each user's own: they name, list and change only theirs, and
-    # may put in them any image they can see (membership is all the image records).
-
-    def _collection_info(self, doc: dict[str, Any]) -> CollectionInfo:
-        """With its count of live images this user can see."""
-        count = self.count(Query((Equals("collections", doc["_id"]),)))
-        return CollectionInfo.from_document(doc, count)
+    # -- collections (``albums.py``) ------------------------------------------------------
 
     def list_collections(self) -> list[CollectionInfo]:
-        """The user's collections with their counts of live images, by name."""
-        return [self._collection_info(doc) for doc in self._collections.all(self._me())]
+        return self._albums.all()
 
     def collection(self, name: str) -> CollectionInfo:
-        return self._collection_info(self._collections.by_name(name, self._me()))
+        return self._albums.get(name)
 
     def create_collection(self, name: str, description: str = "") -> CollectionInfo:
-        if not name.strip():
-            raise ImageRepoError("a collection needs a name")
-        return CollectionInfo.from_document(self._collections.create(name, self._me(), description))
+        return self._albums.create(name, description)
 
     def rename_collection(self, name: str, new_name: str) -> CollectionInfo:
-        if not new_name.strip():
-            raise ImageRepoError("a collection needs a name")
-        me = self._me()
-        doc = self._collections.by_name(name, me)
-        return CollectionInfo.from_document(
-            self._collections.update(doc["_id"], {"name": new_name}, me)
-        )
+        return self._albums.update(name, name_to=new_name)
 
     def describe_collection(self, name: str, description: str) -> CollectionInfo:
-        me = self._me()
-        doc = self._collections.by_name(name, me)
-        return CollectionInfo.from_document(
-            self._collections.update(doc["_id"], {"description": description}, me)
-        )
+        return self._albums.update(name, description=description)
 
     def delete_collection(self, name: str) -> CollectionInfo:
-        """The collection goes; its images stay in the library."""
-        me = self._me()
-        doc = self._collections.by_name(name, me)
-        self._collections.delete(doc["_id"], me)
-        return CollectionInfo.from_document(doc)
+        return self._albums.delete(name)
 
     def add_to_collection(self, name: str, image_ids: Iterable[str]) -> int:
-        """Add images (ids or prefixes); returns how many were not in it already."""
-        collection_id = self._collections.by_name(name, self._me())["_id"]
-        return self._collections.add_images(collection_id, [self.resolve_id(i) for i in image_ids])
+        return self._albums.add(name, [self.resolve_id(i) for i in image_ids])
 
     def remove_from_collection(self, name: str, image_ids: Iterable[str]) -> int:
-        collection_id = self._collections.by_name(name, self._me())["_id"]
-        return self._collections.remove_images(
-            collection_id, [self.resolve_id(i) for i in image_ids]
-        )
+        return self._albums.remove(name, [self.resolve_id(i) for i in image_ids])
 
     def collection_names(self, collection_ids: Iterable[str]) -> list[str]:
-        """Names for ids (as ``ImageInfo.collections`` holds them), for display: only
-        the user's own collections (others may have put a public image in theirs)."""
-        wanted = set(collection_ids)
-        found = (CollectionInfo.from_document(doc) for doc in self._collections.all(self._me()))
-        return [collection.name for collection in found if collection.id in wanted]
+        return self._albums.names(collection_ids)
 
     # -- exporting ------------------------------------------------------------------------
 
@@ -521,14 +488,9 @@ class ImageRepository:
         force: bool = False,
         names: ExportNames | None = None,
     ) -> Path:
-        """Write the original bytes as ``folder/<sanitised original filename>``.
-
-        Never outside ``folder``, never through a symlink planted at the target name,
-        never over an existing file unless ``force`` (then replaced atomically).
-        A batch passes one ``names`` for all its images: a name another image of the
-        batch has is given the end of this one's id, so ``force`` replaces files from
-        before the batch but never one the batch wrote.
-        """
+        """The original as ``folder/<its sanitised file name>`` (``files.write_export``
+        says what it never does). A batch passes one ``names``: no image of the batch
+        overwrites another's file, even with ``force``."""
         directory = Path(folder)
         if not directory.is_dir():
             raise ExportError(f"{visible(str(directory))} is not a folder")
