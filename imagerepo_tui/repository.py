@@ -61,7 +61,7 @@ from imagerepo_tui.store import (
     utc_now,
 )
 from imagerepo_tui.textsafe import visible
-from imagerepo_tui.upload_store import UploadStore, restored
+from imagerepo_tui.upload_store import UploadStore
 from imagerepo_tui.uploads import run_uploads
 
 # The one API front ends import: the records and file helpers are part of it.
@@ -407,31 +407,27 @@ class ImageRepository:
 
     def set_public(self, image_id: str, public: bool) -> ImageInfo:
         """Share an image with every user of the library, or make it private again."""
-        oid, doc, me = self._owned(image_id)
+        _, doc, _ = self._owned(image_id)
         if bool(doc.get("public")) == public:
             return self._info(doc)
-        audience = PUBLIC if public and not doc.get("trashed") else me
-        changes = {"public": public, "audience": audience}
-        return self._info(self._images.update_fields(oid, changes, owner=me))
+        return self._info(self._images.set_visibility(doc, public=public))
 
     # -- trash ----------------------------------------------------------------------------
 
     def delete(self, image_id: str) -> ImageInfo:
         """Move an image to the trash: hidden from lists, search and collections, its
         bytes kept until purged."""
-        oid, doc, me = self._owned(image_id)
+        _, doc, _ = self._owned(image_id)
         if doc.get("trashed"):
             return self._info(doc)
-        # Trashed images are the owner's alone, public or not.
-        changes = {"trashed": True, "deleted_at": utc_now(), "audience": me}
-        return self._info(self._images.update_fields(oid, changes, owner=me))
+        return self._info(self._images.set_visibility(doc, trashed=True))
 
     def restore(self, image_id: str) -> ImageInfo:
         """Bring an image back from the trash with its metadata and collections."""
-        oid, doc, me = self._owned(image_id)
+        oid, doc, _ = self._owned(image_id)
         if not doc.get("trashed"):
             raise ImageRepoError(f"image {oid} is not in the trash")
-        return self._info(self._images.update_fields(oid, restored(doc), owner=me))
+        return self._info(self._images.set_visibility(doc, trashed=False))
 
     def purge(self, image_id: str) -> ImageInfo:
         """Delete a trashed image for good, GridFS bytes included."""

@@ -19,14 +19,7 @@ from imagerepo_tui.records import (
     normalise_tags,
     search_fields,
 )
-from imagerepo_tui.store import PUBLIC, UNOWNED, CollectionExistsError, CollectionStore, ImageStore
-
-
-def restored(doc: dict[str, Any]) -> dict[str, Any]:
-    """The fields that take an image out of the trash: it is seen by whom its owner
-    chose again."""
-    audience = PUBLIC if doc.get("public") else doc.get("owner", UNOWNED)
-    return {"trashed": False, "deleted_at": None, "audience": audience}
+from imagerepo_tui.store import CollectionExistsError, CollectionStore, ImageStore, visibility
 
 
 class UploadStore:
@@ -51,8 +44,7 @@ class UploadStore:
         tags = normalise_tags(metadata.tags)
         fields = {
             "owner": me,
-            "public": metadata.public,
-            "audience": PUBLIC if metadata.public else me,
+            **visibility(me, public=metadata.public, trashed=False),
             **prepared.fields,
             "title": metadata.title,
             "description": metadata.description,
@@ -93,8 +85,7 @@ class UploadStore:
         Only the uploader's own images are duplicates: nobody learns what others hold."""
         now_public = bool(public or doc.get("public"))
         if doc.get("trashed") or now_public != bool(doc.get("public")):
-            changes = {**restored({**doc, "public": now_public}), "public": now_public}
-            doc = self._images.update_fields(doc["_id"], changes, owner=doc["owner"])
+            doc = self._images.set_visibility(doc, public=now_public, trashed=False)
         for collection_id in collections:
             self._collections.add_images(collection_id, [doc["_id"]])
         return self._images.get(doc["_id"]) if collections else doc

@@ -4,7 +4,7 @@ from imagerepo_tui.config import redact_uri
 from imagerepo_tui.store.collections import CollectionExistsError, CollectionStore
 from imagerepo_tui.store.common import utc_now
 from imagerepo_tui.store.connection import Store, open_store
-from imagerepo_tui.store.images import ImageStore
+from imagerepo_tui.store.images import ImageStore, visibility
 from imagerepo_tui.store.models import PUBLIC, UNOWNED
 from imagerepo_tui.store.users import UserExistsError, UserStore
 
@@ -20,4 +20,5 @@ __all__ = [
     "open_store",
     "redact_uri",
     "utc_now",
+    "visibility",
 ]

@@ -21,10 +21,17 @@ from imagerepo_tui.query_terms import Query
 from imagerepo_tui.store.common import LIST_PROJECTION, database_errors, tolerant, utc_now
 from imagerepo_tui.store.connection import Store
 from imagerepo_tui.store.filters import audience_filters, listing_sort
-from imagerepo_tui.store.models import Counter, Image
+from imagerepo_tui.store.models import PUBLIC, Counter, Image
 from imagerepo_tui.store.originals import Originals
 from imagerepo_tui.store.paging import Pager
 from imagerepo_tui.store.schema import SEQ_COUNTER, prepare_library
+
+
+def visibility(owner: str, *, public: bool, trashed: bool) -> dict[str, Any]:
+    """The fields that say who sees an image. ``audience`` is what lists and searches
+    match on: a trashed image is its owner's alone, public or not."""
+    audience = PUBLIC if public and not trashed else owner
+    return {"public": public, "trashed": trashed, "audience": audience}
 
 
 class ImageStore:
@@ -302,6 +309,25 @@ class ImageStore:
         if updated is None:
             raise NotFoundError(f"no image with id {image_id}")
         return updated
+
+    def set_visibility(
+        self,
+        current: Mapping[str, Any],
+        *,
+        public: bool | None = None,
+        trashed: bool | None = None,
+    ) -> dict[str, Any]:
+        """Share, unshare, trash or restore an image its owner has read as ``current``;
+        what is not given stays. Trashing stamps ``deleted_at`` for ``empty-trash
+        --older-than``."""
+        owner = current["owner"]
+        was_trashed = bool(current.get("trashed"))
+        now_trashed = was_trashed if trashed is None else trashed
+        now_public = bool(current.get("public")) if public is None else public
+        changes = visibility(owner, public=now_public, trashed=now_trashed)
+        if now_trashed != was_trashed:
+            changes["deleted_at"] = utc_now() if now_trashed else None
+        return self.update_fields(current["_id"], changes, owner=owner)
 
     def delete(self, image_id: ObjectId, *, owner: str) -> dict[str, Any]:
         """Delete ``owner``'s image for good, bytes too (anyone else's is not found)."""
