@@ -19,12 +19,12 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository, NewMetadata
 from imagerepo_tui.tui.app import make_app
 from imagerepo_tui.tui.screens.browse import BrowseScreen
-from imagerepo_tui.tui.screens.login import LoginScreen
 from imagerepo_tui.tui.widgets.gallery import Gallery
 from imagerepo_tui.tui.widgets.preview import PreviewPane
 
@@ -152,7 +152,8 @@ def _fill_accounts(settings: Settings, folder: Path) -> None:
 async def _shoot_accounts(settings: Settings) -> None:
     app = make_app(dataclasses.replace(settings, user="bob"), graphics="halfcell")
     async with app.run_test(size=SIZE) as pilot:
-        while not isinstance(app.screen, LoginScreen):
+        # Keys pressed before the password field has focus would be lost.
+        while not isinstance(app.focused, Input) or app.focused.id != "login-password":
             await pilot.pause(0.05)
         await pilot.press(*"bob-pass")  # typed so far: shown as dots
         await pilot.pause(0.3)
