@@ -61,7 +61,7 @@ from imagerepo_tui.store import (
     utc_now,
 )
 from imagerepo_tui.textsafe import visible
-from imagerepo_tui.upload_store import UploadStore
+from imagerepo_tui.upload_writer import UploadWriter
 from imagerepo_tui.uploads import run_uploads
 
 # The one API front ends import: the records and file helpers are part of it.
@@ -117,7 +117,7 @@ class ImageRepository:
         self._images = ImageStore(store, on_upgrade and (lambda: on_upgrade(UPGRADE_NOTICE)))
         self._collections = CollectionStore(store)
         self._access = Access(UserStore(store), self._images, self._collections)
-        self._uploads = UploadStore(self._images, self._collections, self._me, self._info)
+        self._upload_writer = UploadWriter(self._images, self._collections, self._me, self._info)
         in_collection = lambda oid: self.count(Query((Equals("collections", oid),)))  # noqa: E731
         self._albums = Albums(self._collections, self._me, in_collection)
         if tidy:
@@ -359,7 +359,7 @@ class ImageRepository:
         # A generator still (cleanup waits for the first result, closing stops the
         # pipeline): ``yield from`` passes ``close()`` on to it.
         yield from run_uploads(
-            entries, self._prepare, lambda prepared: self._uploads.store(prepared, metadata)
+            entries, self._prepare, lambda prepared: self._upload_writer.store(prepared, metadata)
         )
 
     # -- changing -------------------------------------------------------------------------

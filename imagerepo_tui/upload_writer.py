@@ -22,7 +22,7 @@ from imagerepo_tui.records import (
 from imagerepo_tui.store import CollectionExistsError, CollectionStore, ImageStore, visibility
 
 
-class UploadStore:
+class UploadWriter:
     """Writes prepared files for the user ``me()`` names, as ``info`` shows them."""
 
     def __init__(
