@@ -113,6 +113,8 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     # ignores XDG would otherwise find the user's own config.toml. Not created: a test
     # that wants one writes it there (config_path() gives the path).
     monkeypatch.setenv("IMAGEREPO_CONFIG", str(home / ".config" / "imagerepo-tui" / "config.toml"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("IMAGEREPO_STATE", str(home / ".local" / "state" / "imagerepo-tui.json"))
 
 
 @pytest.fixture(autouse=True)
