@@ -72,7 +72,9 @@ def test_keys_are_answered_during_a_500_image_import(
         during.extend(latencies)
 
         assert screen.counts == DONE
-        assert gallery.rows.total == COUNT
+        # The dialog counts each file as it lands; the gallery gets them in batches
+        # (ImagesLanded, once a second), so the last batch may still be on its way.
+        await wait_for(pilot, lambda: gallery.rows.total == COUNT)
         assert repo.count() == COUNT  # before the app closes the shared repository
 
     run_app_test(settings, body, repo)
