@@ -3,21 +3,21 @@
     .venv/bin/python screenshots/make_screenshots.py
 
 Uses the same ``make_app`` factory as the CLI and the tests, on a throwaway embedded
-database filled with generated pictures, so the shots show what a user sees; the
-login and accounts shots use a second one, with two users.
+database filled with real photographs (scikit-image's samples: install the
+``screenshots`` extra), so the shots show what a user sees; the login and accounts
+shots use a second one, with two users.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import math
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -32,44 +32,56 @@ HERE = Path(__file__).resolve().parent
 SIZE = (120, 36)
 
 
-def _picture(path: Path, hue: int, frame: int = 0) -> Path:
-    """A sunset-like gradient with a sun, different for each ``hue``; ``frame`` moves
-    a bird across it, so a burst of shots are distinct files."""
-    width, height = 480, 320
-    image = Image.new("RGB", (width, height))
-    draw = ImageDraw.Draw(image)
-    for y in range(height):
-        t = y / height
-        draw.line(
-            [(0, y), (width, y)],
-            fill=(int(255 * (1 - t)), int(120 + 100 * math.sin(hue + t * 3)) % 256, int(180 * t)),
-        )
-    radius = 40 + hue * 5
-    centre = (120 + hue * 40, 160)
-    draw.ellipse(
-        [centre[0] - radius, centre[1] - radius, centre[0] + radius, centre[1] + radius],
-        fill=(255, 220, 90),
-    )
+# Photographs shipped inside scikit-image, all free to use: CC0 (chelsea, coffee,
+# camera, grass, brick, gravel, retina) or public domain (rocket, astronaut,
+# hubble_deep_field; coins and moon carry no known restrictions).
+PHOTOS = (
+    "coffee",
+    "chelsea",
+    "rocket",
+    "astronaut",
+    "hubble_deep_field",
+    "coins",
+    "moon",
+    "gravel",
+    "brick",
+    "grass",
+    "camera",
+    "retina",
+)
+
+
+def _photo(path: Path, name: str, frame: int = 0) -> Path:
+    """One of scikit-image's sample photographs as a JPEG of at most 640 pixels;
+    ``frame`` crops it a little differently, so a burst of shots are distinct files."""
+    try:
+        from skimage import data
+    except ImportError:
+        sys.exit("the sample photos come with scikit-image: pip install -e '.[screenshots]'")
+    image = Image.fromarray(getattr(data, name)()).convert("RGB")
+    image.thumbnail((640, 640))
     if frame:
-        x, y = 20 + frame % 440, 40 + frame // 440 * 20
-        draw.line([(x - 6, y - 3), (x, y), (x + 6, y - 3)], fill=(30, 30, 40), width=2)
-    image.save(path, quality=90)
+        dx, dy = frame % 20, frame // 20 % 20
+        image = image.crop((dx, dy, image.width - 20 + dx, image.height - 20 + dy))
+    image.save(path, quality=88)
     return path
 
 
 def _fill(settings: Settings, folder: Path) -> None:
     repository = ImageRepository.open(settings)
     try:
-        names = ["harbour", "dunes", "lighthouse", "pier", "cliffs", "sunset"]
-        for n, name in enumerate(names):
-            path = _picture(folder / f"{name}.jpg", n)
-            metadata = NewMetadata(
-                title=name.title(),
-                tags=["holiday", "2026"] if n % 2 else ["holiday", "sea"],
-                collection="Summer 2026" if n < 4 else "Coast walks",
-            )
-            repository.upload(path, metadata)
-        trashed = repository.upload(_picture(folder / "blurry.jpg", 7)).image
+        shots = [
+            ("coffee", "Morning coffee", ["home"], "At home"),
+            ("chelsea", "Chelsea on the sofa", ["home", "cat"], "At home"),
+            ("rocket", "Falcon 9 on the pad", ["space", "launch"], "Space"),
+            ("astronaut", "Eileen Collins", ["space", "people"], "Space"),
+            ("hubble_deep_field", "Hubble deep field", ["space"], "Space"),
+            ("coins", "Old coins", ["museum"], "At home"),
+        ]
+        for name, title, tags, collection in shots:
+            path = _photo(folder / f"{name}.jpg", name)
+            repository.upload(path, NewMetadata(title=title, tags=tags, collection=collection))
+        trashed = repository.upload(_photo(folder / "blurry.jpg", "camera", frame=7)).image
         if trashed is not None:
             repository.delete(trashed.id)
     finally:
@@ -97,7 +109,7 @@ async def _shoot(settings: Settings) -> None:
         app.save_screenshot(str(HERE / "edit.svg"))
         await _shot(pilot, ["escape", "d"], "delete.svg")
         await _shot(pilot, ["n", "u"], "upload.svg", settle=2.0)
-        await _shot(pilot, ["escape", "/", *"tag:sea sort:name", "enter"], "search.svg")
+        await _shot(pilot, ["escape", "/", *"tag:space sort:name", "enter"], "search.svg")
         await _shot(pilot, ["escape", "c"], "collections.svg")
         await _shot(pilot, ["escape", "t"], "trash.svg")
 
@@ -134,16 +146,17 @@ def _fill_accounts(settings: Settings, folder: Path) -> None:
         repository.add_user("alice", "alice-password")
         repository.login("alice", "alice-password")
         repository.add_user("bob", "bob-password")
-        for n, name in enumerate(["lighthouse", "harbour", "secret cove"]):
-            path = _picture(folder / f"alice-{n}.jpg", n + 1)
-            image = repository.upload(path, NewMetadata(title=name.title(), tags=["sea"])).image
-            if image is not None and name != "secret cove":
+        alices = [("moon", "Moon at dusk"), ("gravel", "Garden path"), ("brick", "Old wall")]
+        for name, title in alices:
+            path = _photo(folder / f"alice-{name}.jpg", name)
+            image = repository.upload(path, NewMetadata(title=title, tags=["walks"])).image
+            if image is not None and name != "brick":  # her old wall stays private
                 repository.set_public(image.id, True)
         repository.login("bob", "bob-password")
-        for n, name in enumerate(["dunes", "pier", "cliffs"]):
-            path = _picture(folder / f"bob-{n}.jpg", n + 4)
-            image = repository.upload(path, NewMetadata(title=name.title())).image
-            if image is not None and name == "pier":
+        for name, title in [("grass", "Lawn"), ("camera", "Cameraman"), ("retina", "Eye test")]:
+            path = _photo(folder / f"bob-{name}.jpg", name)
+            image = repository.upload(path, NewMetadata(title=title)).image
+            if image is not None and name == "camera":
                 repository.set_public(image.id, True)
     finally:
         repository.close()
@@ -164,7 +177,7 @@ async def _shoot_accounts(settings: Settings) -> None:
         gallery = app.screen.query_one(Gallery)
         while not gallery.loaded_once:
             await pilot.pause(0.05)
-        await pilot.press("j", "j", "j")  # alice's harbour, which she shares
+        await pilot.press("j", "j", "j")  # alice's garden path, which she shares
         pane = app.screen.query_one(PreviewPane)
         while pane.shown is None or pane.shown[1] != "full":
             await pilot.pause(0.05)
@@ -191,7 +204,7 @@ def main() -> int:
         camera = root / "Camera"
         camera.mkdir()
         for n in range(400):  # enough to be still uploading when the shot is taken
-            _picture(camera / f"IMG_{n:04d}.jpg", n % 9, frame=n + 1)
+            _photo(camera / f"IMG_{n:04d}.jpg", PHOTOS[n % len(PHOTOS)], frame=n + 1)
         asyncio.run(_shoot_background_upload(settings, camera))
         shared = Settings(data_dir=root / "shared", embedded_idle_seconds=2)
         _fill_accounts(shared, pictures)
