@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from imagerepo_tui.errors import ImageRepoError
+from imagerepo_tui.formats import format_condition
 from imagerepo_tui.query_terms import (
     AllOf,
     AnyOf,
@@ -438,8 +439,7 @@ def _condition(
     if key == "tag":
         return Equals("tag_keys", " ".join(value.split()).casefold())
     if key == "format":
-        folded = value.casefold()
-        return Equals("format", {"jpg": "jpeg", "tif": "tiff"}.get(folded, folded).upper())
+        return format_condition(value)
     if key == "camera":
         return _literal_contains(token, "camera")
     if key == "name":

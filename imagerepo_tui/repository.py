@@ -35,6 +35,7 @@ from imagerepo_tui.files import (
     safe_export_name,
     write_export,
 )
+from imagerepo_tui.formats import format_extension
 from imagerepo_tui.query import parse_query
 from imagerepo_tui.query_terms import Equals, Query, Range
 from imagerepo_tui.records import (
@@ -491,6 +492,6 @@ class ImageRepository:
         if not directory.is_dir():
             raise ExportError(f"{visible(str(directory))} is not a folder")
         info, data = self.original_bytes(image_id)
-        fallback = f"{info.id}.{info.format.lower()}"
+        fallback = f"{info.id}.{format_extension(info.format)}"
         names = names if names is not None else ExportNames()
         return write_export(directory, info.id, info.filename, fallback, data, force, names)
