@@ -331,10 +331,24 @@ def _collections_parser(parser: argparse.ArgumentParser) -> None:
         _json_option(sub, nested=True)
         return sub
 
-    action("ls", "list collections with their image counts (the default)")
-    create = action("create", "create a collection")
+    action(
+        "ls",
+        "list collections with their image counts (the default); smart ones are marked "
+        "[smart] with their query",
+    )
+    create = action(
+        "create",
+        "create a collection; with --query, a smart collection: a saved search that "
+        "holds whatever it finds, live (images cannot be added or removed by hand)",
+    )
     create.add_argument("name", metavar="NAME")
-    create.add_argument("--description", default="")
+    create.add_argument("--description", default="", help="what the collection is for")
+    create.add_argument(
+        "--query",
+        metavar="Q",
+        help="make it smart: the search (as for ls) it stands for; checked now, and "
+        "collection:NAME elsewhere then finds what Q finds at that moment",
+    )
     rename = action("rename", "rename a collection")
     rename.add_argument("name", metavar="NAME")
     rename.add_argument("new_name", metavar="NEW_NAME")
