@@ -15,8 +15,8 @@ class UsageError(Exception):
 
 
 QUERY_HELP = (
-    "search text, e.g. 'sunset tag:beach -tag:work taken:2021-05 size:>2mb sort:-size' "
-    "(see the README's query language)"
+    "search text, e.g. 'sunset tag:beach -tag:work taken:2021-05 size:>2mb sort:-size "
+    "format:heic collection:NAME' (see the README's query language)"
 )
 
 
@@ -121,7 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     upload = command("upload", "store image files (originals kept byte for byte)")
-    upload.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders with -r")
+    upload.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="files, or folders with -r; judged by content: JPEG (and camera MPO), PNG, "
+        "GIF, WebP, TIFF, BMP, and phones' HEIC/HEIF and AVIF",
+    )
     upload.add_argument("-r", "--recursive", action="store_true", help="upload folders' contents")
     upload.add_argument("--title", help="title for every uploaded image")
     upload.add_argument("--description", help="description for every uploaded image")
