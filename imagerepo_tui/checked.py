@@ -139,6 +139,17 @@ class Fields:
         self.wrong(key, "a string", value)
         return _scalar_text(value) or default
 
+    def optional_text(self, key: str) -> str | None:
+        """A string, or None when the field is absent; anything else is noted and
+        read as "" (present, but unusable: never a number's digits)."""
+        value = self._get(key, required=False)
+        if value is _MISSING:
+            return None
+        if isinstance(value, str):
+            return value
+        self.wrong(key, "a string", value)
+        return ""
+
     def digest(self, key: str) -> str:
         value = self.text(key)
         if value and not _SHA256.fullmatch(value):

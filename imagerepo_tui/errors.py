@@ -39,6 +39,10 @@ class DuplicateContentError(ImageRepoError):
     """Replacing content with bytes another image already holds."""
 
 
+class SmartCollectionError(ImageRepoError):
+    """What a smart collection cannot do (hold images by hand) or be (a loop)."""
+
+
 class ExportError(ImageRepoError):
     """An export target exists, is unsafe, or cannot be written."""
 

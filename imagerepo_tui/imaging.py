@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError, features
+from pillow_heif import register_heif_opener
 
 from imagerepo_tui.errors import InvalidImageError
 from imagerepo_tui.stderr_capture import capture_fd2, collect_warnings
@@ -34,7 +35,18 @@ warnings.filterwarnings("always", module=r"PIL\.")
 # silenced rather than escalated.
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
+# Phones' formats. HEIF/HEIC: pillow-heif's opener, registered here once for the whole
+# core (this is its only Pillow module); its thumbnails, depth maps and auxiliary images
+# are never shown, so they are not read. AVIF: Pillow's own plugin, nothing to
+# register: its wheels carry libavif since 11.3 (pyproject asks for >= 11.3), and
+# pillow-heif 1.x dropped AVIF for that reason. ``allowed_formats`` asks both at run time.
+register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+
 _BASE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP")
+# Pillow opens a camera's multi-picture JPEG (MPO: stereo pairs, a preview beside the
+# photo) as format "MPO" through the JPEG opener. It is stored as "MPO" (what it is; the
+# bytes stay as they are), served as image/jpeg, and ``format:jpg`` finds it.
+_MIME_OF = {"MPO": "image/jpeg"}
 THUMBNAIL_BOX = (320, 320)
 # Decoding every frame of a long animation is the costly part of validation; an
 # animation whose frames add up to more than this many limits is refused.
@@ -95,6 +107,13 @@ _ACCEPTED_MAGIC = {
     b"II*\x00": "TIFF",
     b"MM\x00*": "TIFF",
 }
+# ISO base media files (HEIF, AVIF) open with a box "ftyp" at byte 4, then a brand.
+_FTYP_BRANDS = {
+    b"avif": "AVIF",
+    b"avis": "AVIF",
+    **dict.fromkeys((b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"), "HEIF"),
+    **dict.fromkeys((b"hevm", b"hevs", b"mif1", b"msf1"), "HEIF"),
+}
 
 
 def _describe_unrecognised(data: bytes) -> str:
@@ -132,6 +151,8 @@ def _open(data: bytes) -> Image.Image:
 
 def _unopenable(data: bytes) -> str:
     damaged = next((name for magic, name in _ACCEPTED_MAGIC.items() if data.startswith(magic)), "")
+    if data[4:8] == b"ftyp":
+        damaged = _FTYP_BRANDS.get(data[8:12], "")
     if damaged:
         return f"a damaged {damaged} file (its header cannot be read)"
     return f"{_describe_unrecognised(data)} (accepted: {_accepted_list()})"
@@ -346,7 +367,7 @@ def _inspect(data: bytes, max_pixels: int, messages: list[str]) -> ImageFacts:
         width, height = height, width
     return ImageFacts(
         format=image_format,
-        mime=Image.MIME.get(image_format, "application/octet-stream"),
+        mime=_MIME_OF.get(image_format) or Image.MIME.get(image_format, "application/octet-stream"),
         width=width,
         height=height,
         frames=frames,

@@ -2,7 +2,7 @@
 
     sunset beach            free words: whole words of filename, title, description, tags
     tag:cat  -tag:dog       a tag, or its absence (a leading "-" negates any term)
-    format:png  camera:canon  name:IMG_  collection:"Summer 2021"
+    format:png  camera:canon  name:IMG_  collection:"Summer 2021"  (a smart one: its query)
     taken:2021-05  added:>2026-01-01  taken:2021-01..2021-06
     width:>1000  height:<=800  size:<2mb  frames:>1  orientation:portrait
     meta.key:value  meta.rating:>=4
@@ -22,14 +22,19 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from imagerepo_tui.errors import ImageRepoError
+from imagerepo_tui.formats import format_condition
+from imagerepo_tui.query_syntax import MAX_QUERY_CHARS as MAX_QUERY_CHARS
+from imagerepo_tui.query_syntax import QueryError as QueryError
+
+# Spelled as before the tokenizer moved to query_syntax, for the term builders here.
+from imagerepo_tui.query_syntax import Token as _Token
+from imagerepo_tui.query_syntax import tokenize as tokenize
 from imagerepo_tui.query_terms import (
     AllOf,
     AnyOf,
@@ -81,129 +86,18 @@ _META_INT = re.compile(r"[+-]?\d+")
 _META_FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
 # BSON's integers are 64-bit: pymongo refuses a bigger Python int with an OverflowError.
 INT64_MAX = 2**63 - 1
-# Caps that keep odd input a usage error rather than a server error: the embedded server
-# refuses a $regex pattern over 1,000 characters (MongoDB's own cap is 32,764), and no one
-# types a search longer than a few lines.
-MAX_QUERY_CHARS = 4000
-MAX_TERM_CHARS = 1000
+# The server caps a $regex pattern at 1,000 characters (MongoDB's own cap is 32,764).
 MAX_PATTERN_CHARS = 1000
 # The first instant after year 9999 is not a datetime: the last span ends here instead
 # (BSON keeps milliseconds, so only 9999-12-31 23:59:59.999 itself is left out).
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
-# Whitespace separates terms; every other control character (NUL included, which the
-# server refuses in a regex) and lone surrogates (undecodable bytes in argv, which BSON
-# cannot encode) are refused where they stand.
-_SEPARATORS = frozenset("\t\n\r")
 _COMPARISON = re.compile(r"(>=|<=|>|<|=)?(.*)", re.DOTALL)
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-
-class QueryError(ImageRepoError):
-    """Invalid search text; ``column`` (1-based) points at the bad part."""
-
-    def __init__(self, message: str, column: int) -> None:
-        super().__init__(f"{message} (at column {column})")
-        self.column = column
 
 
 def search_words(text: str) -> list[str]:
     """The case-folded words of ``text``: what free-word search matches against."""
     return [word.casefold() for word in _WORD.findall(text)]
-
-
-@dataclass(frozen=True)
-class _Token:
-    negated: bool
-    key: str | None  # None for a free word
-    value: str
-    column: int  # 1-based column of the token's first character
-
-
-def _read_quoted(text: str, start: int) -> tuple[str, int]:
-    """Value of a double-quoted string starting at ``text[start] == '"'``."""
-    out: list[str] = []
-    index = start + 1
-    while index < len(text):
-        char = text[index]
-        if char == "\\" and index + 1 < len(text):
-            out.append(text[index + 1])
-            index += 2
-            continue
-        if char == '"':
-            return "".join(out), index + 1
-        out.append(char)
-        index += 1
-    raise QueryError("unclosed quote", start + 1)
-
-
-def _read_value(text: str, start: int) -> tuple[str, int]:
-    """A bare or quoted value; a bare one may hold quoted parts (``name:"a b"c``)."""
-    out: list[str] = []
-    index = start
-    while index < len(text) and not text[index].isspace():
-        if text[index] == '"':
-            quoted, index = _read_quoted(text, index)
-            out.append(quoted)
-        else:
-            out.append(text[index])
-            index += 1
-    return "".join(out), index
-
-
-_KEY = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*):")
-
-
-def _check_text(text: str) -> None:
-    """Refuse what no query needs and the database would choke on, at its column."""
-    if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(
-            f"the query is too long (at most {MAX_QUERY_CHARS:,} characters)", MAX_QUERY_CHARS + 1
-        )
-    for index, char in enumerate(text):
-        category = unicodedata.category(char)
-        if category == "Cs":
-            raise QueryError("undecodable bytes: a query is text", index + 1)
-        if category == "Cc" and char not in _SEPARATORS:
-            raise QueryError(f"control character U+{ord(char):04X} in the query", index + 1)
-
-
-def _field_name(written: str) -> str:
-    """A field in any case (``TAG:``), but a custom field's own key as written:
-    ``meta.Trip`` is not ``meta.trip``."""
-    head, dot, rest = written.partition(".")
-    return head.lower() + dot + rest
-
-
-def tokenize(text: str) -> list[_Token]:
-    _check_text(text)
-    tokens: list[_Token] = []
-    index = 0
-    while index < len(text):
-        if text[index].isspace():
-            index += 1
-            continue
-        start = index
-        if text[index] == "-" and (index + 1 == len(text) or text[index + 1].isspace()):
-            raise QueryError(
-                'a lone "-" negates nothing (write "-" in quotes to find it)', start + 1
-            )
-        negated = text[index] == "-"
-        if negated:
-            index += 1
-        match = _KEY.match(text, index)
-        key = None
-        if match:
-            key = _field_name(match.group(1))
-            index = match.end()
-        value, index = _read_value(text, index)
-        if key is not None and value == "":
-            raise QueryError(f"{key}: needs a value", start + 1)
-        if len(value) > MAX_TERM_CHARS:
-            raise QueryError(
-                f"a term is too long (at most {MAX_TERM_CHARS:,} characters)", start + 1
-            )
-        tokens.append(_Token(negated, key, value, start + 1))
-    return tokens
 
 
 def _parse_number(raw: str, token: _Token, sizes: bool) -> int | float:
@@ -410,11 +304,27 @@ def _visibility_condition(token: _Token) -> Term:
     return Equals("public", (value == "public") != token.negated)
 
 
-def _lookup(token: _Token, field_name: str, find: Callable[[str], Any]) -> Term:
+def _found(token: _Token, find: Callable[[str], Any]) -> Any:
     try:
-        return Equals(field_name, find(token.value))
+        return find(token.value)
     except ImageRepoError as error:
         raise QueryError(str(error), token.column) from None
+
+
+def _lookup(token: _Token, field_name: str, find: Callable[[str], Any]) -> Term:
+    return Equals(field_name, _found(token, find))
+
+
+def _collection_terms(token: _Token, found: Any) -> list[Term]:
+    """``collection:NAME``: membership, or a smart collection's own terms (live)."""
+    if not isinstance(found, Query):
+        term: Term = Equals("collections", found)
+        return [Not(term) if token.negated else term]
+    if not token.negated:
+        return list(found.terms)
+    if not found.terms:  # it finds every image: its negation finds none
+        return [OneOf("_id", ())]
+    return [Not(found.terms[0] if len(found.terms) == 1 else AllOf(found.terms))]
 
 
 def _words_condition(value: str) -> Term | None:
@@ -438,14 +348,11 @@ def _condition(
     if key == "tag":
         return Equals("tag_keys", " ".join(value.split()).casefold())
     if key == "format":
-        folded = value.casefold()
-        return Equals("format", {"jpg": "jpeg", "tif": "tiff"}.get(folded, folded).upper())
+        return format_condition(value)
     if key == "camera":
         return _literal_contains(token, "camera")
     if key == "name":
         return _literal_contains(token, "filename")
-    if key == "collection":
-        return _lookup(token, "collections", collection_id)
     if key == "owner":
         return _lookup(token, "owner", owner_id)
     if key == "orientation":
@@ -467,9 +374,12 @@ def parse_query(
 ) -> Query:
     """Parse search text. ``collection_id(name)`` and ``owner_id(name)`` map a
     collection's or a user's name to what the ``collections`` or ``owner`` field
-    holds (they raise if there is no such collection or user)."""
+    holds (they raise if there is no such collection or user); for a smart
+    collection, ``collection_id`` gives its parsed ``Query``, whose terms stand in
+    for the term (and whose sort applies when the text has none)."""
     terms: list[Term] = []
-    sort = Sort()
+    sort: Sort | None = None
+    smart_sort = Sort()
     for token in tokenize(text):
         if token.key == "sort":
             sort = _sort_of(token)
@@ -477,7 +387,13 @@ def parse_query(
         if token.key == "is":
             terms.append(_visibility_condition(token))
             continue
+        if token.key == "collection":
+            found = _found(token, collection_id)
+            if isinstance(found, Query) and smart_sort.is_default:
+                smart_sort = found.sort
+            terms.extend(_collection_terms(token, found))
+            continue
         term = _condition(token, collection_id, owner_id)
         if term is not None:
             terms.append(Not(term) if token.negated else term)
-    return Query(tuple(terms), sort, text)
+    return Query(tuple(terms), sort or smart_sort, text)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from imagerepo_tui.checked import Fields, plain_exif_value, plain_meta_value
 from imagerepo_tui.errors import (
     InvalidMetadataError,
+    SmartCollectionError,
 )
 from imagerepo_tui.query import META_KEY, search_words
 from imagerepo_tui.textsafe import visible
@@ -228,6 +229,21 @@ class CollectionInfo:
     updated_at: datetime | None
     count: int = 0
     damaged: tuple[str, ...] = ()
+    # A smart collection's search text: it holds what that query finds, live. None
+    # for a plain collection (images join and leave it by hand).
+    query: str | None = None
+
+    @property
+    def smart(self) -> bool:
+        return self.query is not None
+
+    def check_holds_by_hand(self) -> None:
+        """Images join or leave a smart collection only by matching its query."""
+        if self.query is not None:
+            raise SmartCollectionError(
+                f"{visible(self.name)!r} is a smart collection: it holds what its query "
+                f"finds ({visible(self.query)}); images cannot be added or removed by hand"
+            )
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any], count: int = 0) -> CollectionInfo:
@@ -242,6 +258,7 @@ class CollectionInfo:
             created_at=fields.moment("created_at"),
             updated_at=fields.moment("updated_at"),
             count=count,
+            query=fields.optional_text("query"),
             damaged=tuple(fields.problems),
         )
 
@@ -250,6 +267,8 @@ class CollectionInfo:
             "id": self.id,
             "name": self.name,
             "description": self.description,
+            "smart": self.smart,
+            "query": self.query,
             "count": self.count,
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),

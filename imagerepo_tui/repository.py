@@ -35,8 +35,8 @@ from imagerepo_tui.files import (
     safe_export_name,
     write_export,
 )
-from imagerepo_tui.query import parse_query
-from imagerepo_tui.query_terms import Equals, Query, Range
+from imagerepo_tui.formats import format_extension
+from imagerepo_tui.query_terms import Query, Range
 from imagerepo_tui.records import (
     PAGE_SIZE,
     CollectionInfo,
@@ -118,8 +118,7 @@ class ImageRepository:
         self._collections = CollectionStore(store)
         self._access = Access(UserStore(store), self._images, self._collections)
         self._upload_writer = UploadWriter(self._images, self._collections, self._me, self._info)
-        in_collection = lambda oid: self.count(Query((Equals("collections", oid),)))  # noqa: E731
-        self._albums = Albums(self._collections, self._me, in_collection)
+        self._albums = Albums(self._collections, self._me, self.count, self._owner_id)
         if tidy:
             self._images.cleanup_abandoned()
 
@@ -254,11 +253,8 @@ class ImageRepository:
 
     def parse_query(self, text: str) -> Query:
         """Parse search text (see ``query.py``); raises ``QueryError`` pointing at the
-        bad part. Collection names are looked up here."""
-        return parse_query(text, self._collection_id, self._owner_id)
-
-    def _collection_id(self, name: str) -> Any:
-        return self._collections.by_name(name, self._me())["_id"]
+        bad part. Collection names (smart ones too) are looked up by ``albums.py``."""
+        return self._albums.parse(text)
 
     def _criteria(self, query: str | Query | None) -> Query:
         """A query object for the store, which alone turns queries into filters."""
@@ -453,8 +449,11 @@ class ImageRepository:
     def collection(self, name: str) -> CollectionInfo:
         return self._albums.get(name)
 
-    def create_collection(self, name: str, description: str = "") -> CollectionInfo:
-        return self._albums.create(name, description)
+    def create_collection(
+        self, name: str, description: str = "", query: str | None = None
+    ) -> CollectionInfo:
+        """A collection; with ``query``, a smart one that is that search, live."""
+        return self._albums.create(name, description, query)
 
     def rename_collection(self, name: str, new_name: str) -> CollectionInfo:
         return self._albums.update(name, name_to=new_name)
@@ -491,6 +490,6 @@ class ImageRepository:
         if not directory.is_dir():
             raise ExportError(f"{visible(str(directory))} is not a folder")
         info, data = self.original_bytes(image_id)
-        fallback = f"{info.id}.{info.format.lower()}"
+        fallback = f"{info.id}.{format_extension(info.format)}"
         names = names if names is not None else ExportNames()
         return write_export(directory, info.id, info.filename, fallback, data, force, names)

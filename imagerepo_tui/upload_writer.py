@@ -12,6 +12,7 @@ from typing import Any
 from imagerepo_tui.errors import NotFoundError
 from imagerepo_tui.files import PreparedUpload
 from imagerepo_tui.records import (
+    CollectionInfo,
     ImageInfo,
     NewMetadata,
     UploadResult,
@@ -69,12 +70,14 @@ class UploadWriter:
         """The id of the upload's target collection, created on first use."""
         me = self._me()
         try:
-            return self._collections.by_name(name, me)["_id"]
+            doc = self._collections.by_name(name, me)
         except NotFoundError:
             try:
                 return self._collections.create(name, me)["_id"]
             except CollectionExistsError:  # another upload worker just made it
-                return self._collections.by_name(name, me)["_id"]
+                doc = self._collections.by_name(name, me)
+        CollectionInfo.from_document(doc).check_holds_by_hand()  # a smart one: refused
+        return doc["_id"]
 
     def _join_duplicate(
         self, doc: dict[str, Any], collections: list[Any], public: bool

@@ -74,3 +74,31 @@ def photo_folder(folder: Path, seed: int = 0) -> dict[str, Path]:
         "tiff": write(folder / "scan.tiff", encode(picture(24, 24, seed + 4), "TIFF")),
         "bmp": write(folder / "old.bmp", encode(picture(16, 12, seed + 5), "BMP")),
     }
+
+
+def phone_exif(orientation: int = 6, taken: str = "2023:07:14 10:20:30") -> bytes:
+    """EXIF as a phone writes it: make, model, orientation and the date taken."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Apple", "iPhone 15"
+    exif[0x0112] = orientation
+    exif.get_ifd(0x8769)[0x9003] = taken  # DateTimeOriginal
+    return exif.tobytes()
+
+
+def heic_bytes(width: int = 64, height: int = 48, seed: int = 0, orientation: int = 6) -> bytes:
+    """A real HEIC (HEVC in HEIF), encoded by pillow-heif (imported by the app's
+    ``imaging``, which registers it with Pillow)."""
+    import imagerepo_tui.imaging  # noqa: F401 - registers the HEIF opener and saver
+
+    return encode(picture(width, height, seed), "HEIF", quality=80, exif=phone_exif(orientation))
+
+
+def avif_bytes(width: int = 64, height: int = 48, seed: int = 0, orientation: int = 6) -> bytes:
+    """A real AVIF, encoded by Pillow's own AVIF plugin."""
+    return encode(picture(width, height, seed), "AVIF", quality=80, exif=phone_exif(orientation))
+
+
+def mpo_bytes(width: int = 64, height: int = 48, seed: int = 0) -> bytes:
+    """A camera's multi-picture JPEG: two frames (Pillow opens it as format "MPO")."""
+    frames = [picture(width, height, seed), picture(width, height, seed + 1)]
+    return encode(frames[0], "MPO", save_all=True, append_images=frames[1:], quality=90)

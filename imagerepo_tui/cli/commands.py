@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from rich.text import Text
 
 from imagerepo_tui.cli.output import Output, info_table, listing_line, path_text
 from imagerepo_tui.cli.parser import UsageError
-from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
+from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError, NotFoundError
 from imagerepo_tui.query import QueryError
 from imagerepo_tui.repository import (
     ExportNames,
@@ -37,8 +38,13 @@ def checked_query(repo: ImageRepository, text: str) -> Any:
     try:
         return repo.parse_query(text)
     except QueryError as error:
-        pointer = " " * (error.column - 1) + "^"
-        raise UsageError(f"invalid query: {error}\n  {visible(text)}\n  {pointer}") from None
+        raise query_usage_error(error, text) from None
+
+
+def query_usage_error(error: QueryError, text: str) -> UsageError:
+    """A bad query as a usage error: the text, and a caret under the mistake."""
+    pointer = " " * (error.column - 1) + "^"
+    return UsageError(f"invalid query: {error}\n  {visible(text)}\n  {pointer}")
 
 
 def targets(repo: ImageRepository, args: argparse.Namespace) -> tuple[Iterable[str], int]:
@@ -137,7 +143,18 @@ def _upload_record(result: UploadResult) -> dict[str, Any]:
     }
 
 
+def _not_smart(repo: ImageRepository, name: str) -> None:
+    """One usage error up front, not the same failure for every file."""
+    with contextlib.suppress(NotFoundError):  # a new name: the upload creates it
+        if repo.collection(name).smart:
+            raise UsageError(
+                f"{visible(name)!r} is a smart collection: its query decides what it holds"
+            )
+
+
 def cmd_upload(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None:
+    if args.collection:
+        _not_smart(repo, args.collection)
     metadata = NewMetadata(
         title=args.title or "",
         description=args.description or "",

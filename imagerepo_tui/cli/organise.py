@@ -12,11 +12,14 @@ from imagerepo_tui.cli.commands import (
     describe_targets,
     each_id,
     nothing_matches,
+    query_usage_error,
     require_confirmation,
     targets,
 )
 from imagerepo_tui.cli.output import Output, collection_line, trash_line
 from imagerepo_tui.cli.parser import UsageError
+from imagerepo_tui.errors import SmartCollectionError
+from imagerepo_tui.query import QueryError
 from imagerepo_tui.repository import CollectionInfo, ImageRepository
 from imagerepo_tui.textsafe import visible
 
@@ -153,6 +156,15 @@ def _report(out: Output, collection: CollectionInfo, note: str) -> None:
 
 
 def _create(repo: ImageRepository, args: argparse.Namespace, out: Output) -> None:
+    if args.query is not None:
+        if not args.query.strip():
+            raise UsageError("--query needs a search (a smart collection is its query)")
+        try:
+            created = repo.create_collection(args.name, args.description or "", args.query)
+        except QueryError as error:
+            raise query_usage_error(error, args.query) from None
+        _report(out, created, "created, smart")
+        return
     _report(out, repo.create_collection(args.name, args.description or ""), "created")
 
 
@@ -188,6 +200,10 @@ def _change_membership(
     repo: ImageRepository, args: argparse.Namespace, out: Output, *, adding: bool
 ) -> None:
     collection = repo.collection(args.name)  # a clear error before touching any image
+    try:
+        collection.check_holds_by_hand()
+    except SmartCollectionError as error:
+        raise UsageError(str(error)) from None
     ids, count = targets(repo, args)
     changed = 0
 

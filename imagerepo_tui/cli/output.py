@@ -231,6 +231,8 @@ def collection_line(collection: CollectionInfo) -> Text:
     line = Text(no_wrap=True)
     line.append(f"{collection.count:>7}  ", style="green")
     line.append(visible(collection.name), style="bold")
+    if collection.query is not None:
+        line.append(f"  [smart] {visible(collection.query)}", style="magenta")
     if collection.description:
         line.append(f"  {visible(collection.description)}", style="dim")
     if collection.damaged:

@@ -15,8 +15,8 @@ class UsageError(Exception):
 
 
 QUERY_HELP = (
-    "search text, e.g. 'sunset tag:beach -tag:work taken:2021-05 size:>2mb sort:-size' "
-    "(see the README's query language)"
+    "search text, e.g. 'sunset tag:beach -tag:work taken:2021-05 size:>2mb sort:-size "
+    "format:heic collection:NAME' (see the README's query language)"
 )
 
 
@@ -121,7 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     upload = command("upload", "store image files (originals kept byte for byte)")
-    upload.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders with -r")
+    upload.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="files, or folders with -r; judged by content: JPEG (and camera MPO), PNG, "
+        "GIF, WebP, TIFF, BMP, and phones' HEIC/HEIF and AVIF",
+    )
     upload.add_argument("-r", "--recursive", action="store_true", help="upload folders' contents")
     upload.add_argument("--title", help="title for every uploaded image")
     upload.add_argument("--description", help="description for every uploaded image")
@@ -331,10 +337,24 @@ def _collections_parser(parser: argparse.ArgumentParser) -> None:
         _json_option(sub, nested=True)
         return sub
 
-    action("ls", "list collections with their image counts (the default)")
-    create = action("create", "create a collection")
+    action(
+        "ls",
+        "list collections with their image counts (the default); smart ones are marked "
+        "[smart] with their query",
+    )
+    create = action(
+        "create",
+        "create a collection; with --query, a smart collection: a saved search that "
+        "holds whatever it finds, live (images cannot be added or removed by hand)",
+    )
     create.add_argument("name", metavar="NAME")
-    create.add_argument("--description", default="")
+    create.add_argument("--description", default="", help="what the collection is for")
+    create.add_argument(
+        "--query",
+        metavar="Q",
+        help="make it smart: the search (as for ls) it stands for; checked now, and "
+        "collection:NAME elsewhere then finds what Q finds at that moment",
+    )
     rename = action("rename", "rename a collection")
     rename.add_argument("name", metavar="NAME")
     rename.add_argument("new_name", metavar="NEW_NAME")

@@ -58,7 +58,10 @@ class CollectionStore:
             raise NotFoundError(f"no collection with id {collection_id}")
         return doc
 
-    def create(self, name: str, owner: str, description: str = "") -> dict[str, Any]:
+    def create(
+        self, name: str, owner: str, description: str = "", query: str | None = None
+    ) -> dict[str, Any]:
+        """A plain collection, or with ``query`` a smart one (stored as its text)."""
         now = utc_now()
         collection = Collection(
             name=" ".join(name.split()),
@@ -67,6 +70,7 @@ class CollectionStore:
             created_at=now,
             updated_at=now,
             owner=owner,
+            query=query,
         )
         with database_errors(self.store):
             try:

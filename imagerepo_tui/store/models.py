@@ -139,6 +139,9 @@ class Collection(Document):
     created_at = DateTimeField(required=True)
     updated_at = DateTimeField(required=True)
     owner = StringField(default=UNOWNED, required=False)
+    # A smart collection's search text (it is that query, evaluated live); absent for
+    # a plain collection, whose images list it.
+    query = StringField(required=False)
 
     meta = {  # noqa: RUF012 - mongoengine's declaration style
         "collection": COLLECTIONS,

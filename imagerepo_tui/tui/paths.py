@@ -12,6 +12,7 @@ IMAGE_EXTENSIONS = frozenset(
         ".jpg",
         ".jpeg",
         ".jpe",
+        ".mpo",
         ".png",
         ".gif",
         ".webp",
@@ -20,6 +21,7 @@ IMAGE_EXTENSIONS = frozenset(
         ".bmp",
         ".heic",
         ".heif",
+        ".hif",
         ".avif",
     }
 )

@@ -221,6 +221,10 @@ class BrowseScreen(Screen[None]):
     def _search_cleared(self) -> None:
         self.organiser.clear_search()
 
+    @on(SearchInput.SaveRequested)
+    def _search_saved(self, event: SearchInput.SaveRequested) -> None:
+        self.organiser.save_search(event.text)
+
     def _selected(self) -> ImageInfo | None:
         info = self.gallery.current
         if info is None:

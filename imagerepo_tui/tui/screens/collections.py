@@ -1,5 +1,7 @@
 """The collections modal: a list with counts to browse one (or all images), to pick
-one for adding or removing images, and to create, rename or delete collections."""
+one for adding or removing images, and to create, rename or delete collections.
+Smart collections (saved searches, ``ctrl+s`` in the search box) are marked with
+their query."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ class CollectionChoice:
     """A chosen collection's name, or None for "All images"."""
 
     name: str | None
+    smart: bool = False  # a saved search: uploads cannot go into it
 
 
 def quoted(value: str) -> str:
@@ -96,8 +99,13 @@ class CollectionsScreen(ModalScreen[CollectionChoice | None]):
                 visible(info.name),
                 (f"  {info.count:,} image{'s' if info.count != 1 else ''}", "dim"),
             )
+            if info.smart:
+                label.append("  [smart] ", style="bold magenta")
+                label.append(visible(info.query or ""), style="magenta")
             if info.description:
                 label.append(f"  {visible(info.description)}", style="italic dim")
+            if info.damaged:
+                label.append(f"  damaged: {visible(info.damaged[-1])}", style="bold red")
             options.add_option(Option(label, id=str(index)))
         if not collections and not self.with_all:
             empty = Text("No collections yet: press n", style="dim")
@@ -124,7 +132,8 @@ class CollectionsScreen(ModalScreen[CollectionChoice | None]):
         if event.option.id == ALL_IMAGES:
             self.dismiss(CollectionChoice(None))
         elif event.option.id is not None and event.option.id.isdigit():
-            self.dismiss(CollectionChoice(self.collections[int(event.option.id)].name))
+            chosen = self.collections[int(event.option.id)]
+            self.dismiss(CollectionChoice(chosen.name, chosen.smart))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -26,7 +26,12 @@ from imagerepo_tui.tui.screens.collections import (
     CollectionsScreen,
     collection_query,
 )
-from imagerepo_tui.tui.screens.forms import TagChange, TagsScreen, VisibilityScreen
+from imagerepo_tui.tui.screens.forms import (
+    PromptScreen,
+    TagChange,
+    TagsScreen,
+    VisibilityScreen,
+)
 from imagerepo_tui.tui.screens.modals import ConfirmScreen, ExportChoice, ExportScreen
 from imagerepo_tui.tui.selection import Selection
 from imagerepo_tui.tui.widgets.gallery import Gallery
@@ -175,6 +180,31 @@ class Organiser:
             self.gallery.marks.clear()
             self.gallery.refresh()
 
+    def save_search(self, text: str) -> None:
+        """Save the search box's text as a smart collection (its name asked for)."""
+        if not text.strip():
+            self.notify("Type a search first, then ctrl+s saves it.", severity="warning")
+            return
+        if self._repository() is None:
+            return
+
+        def named(name: str | None) -> None:
+            if name and name.strip():
+                self._in_thread("save-search", partial(self._save_search, name, text))
+
+        question = Text.assemble("Save ", (visible(text), "bold"), " as a smart collection named:")
+        self.screen.app.push_screen(PromptScreen(question, ok_label="Save"), named)
+
+    def _save_search(self, name: str, text: str) -> None:
+        with self.host.writes.writing(), report_errors(self.host):
+            try:
+                saved = require_repository(self.host).create_collection(name, query=text)
+            except QueryError as error:
+                self._from_thread(self._search_failed, str(error), error.column)
+                return
+            message = f"Saved as the smart collection {saved.name} ({saved.count:,} now)"
+            self._from_thread(partial(self.notify, visible(message), markup=False))
+
     # -- collections ----------------------------------------------------------------------
 
     def choose_collection(self) -> None:
@@ -187,8 +217,9 @@ class Organiser:
                 return
             if choice.name is None:
                 self.clear_search()
-            else:
-                self.apply_search(collection_query(choice.name), choice.name)
+            else:  # a smart one is browsed as the search it is: uploads stay out of it
+                collection = None if choice.smart else choice.name
+                self.apply_search(collection_query(choice.name), collection)
 
         screen = CollectionsScreen("Collections", with_all=True, current=self.collection_name)
         self.screen.app.push_screen(screen, chosen)

@@ -22,17 +22,29 @@ PLACEHOLDER = 'search: words  tag:cat  -tag:dog  collection:"Name"  size:>2mb  s
 
 
 class SearchInput(Input):
-    """The search text; escape asks the screen to clear the search."""
+    """The search text; escape asks the screen to clear the search, ctrl+s to save it
+    as a smart collection."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "clear_search", "Clear search", id="search.clear"),
+        Binding("ctrl+s", "save_search", "Save as smart collection", id="search.save"),
     ]
 
     class Cleared(Message):
         """The user pressed escape in the search box."""
 
+    class SaveRequested(Message):
+        """The user asked to keep this search as a smart collection."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
     def action_clear_search(self) -> None:
         self.post_message(self.Cleared())
+
+    def action_save_search(self) -> None:
+        self.post_message(self.SaveRequested(self.value))
 
 
 class SearchBar(Vertical):
