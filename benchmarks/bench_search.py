@@ -104,6 +104,22 @@ def seq_windows(images: Any, query: dict[str, Any], projection: dict[str, Any]) 
     return found
 
 
+def count_seconds(repo: ImageRepository, images: Any) -> None:
+    """The status line's number: the app's kept count against the server counting the
+    same images (what the app asked before it kept counts), and a fresh recount (what
+    the first open of an uncounted library and ``check`` pay)."""
+    kept_seconds, kept = median_seconds(repo.count)
+    raw_seconds, counted = median_seconds(lambda: images.count_documents(VISIBLE), repeat=3)
+    assert kept == counted, f"kept count {kept} != counted {counted}"
+    scan = {"audience": 1, "trashed": 1}
+    recount_seconds, _ = median_seconds(lambda: sum(1 for _ in images.find({}, scan)), repeat=1)
+    print(
+        f"\nstatus-line count of {kept} images: app {kept_seconds * 1e3:.1f} ms, "
+        f"count_documents {raw_seconds * 1e3:.0f} ms (ratio {kept_seconds / raw_seconds:.4f}); "
+        f"a full recount {recount_seconds:.1f} s"
+    )
+
+
 def ensure_library(count: int, db_uri: str | None) -> tuple[str, ImageRepository]:
     if db_uri:
         repo = ImageRepository.open(Settings(db_uri=db_uri))
@@ -156,6 +172,7 @@ def main() -> None:
         "\nratio = app time / best raw time (1.0 = as fast as hand-written pymongo; "
         "lower is better)"
     )
+    count_seconds(repo, images)
     repo.close()
     client.close()
 

@@ -307,11 +307,12 @@ def test_two_images_on_one_file(repo: ImageRepository, tmp_path: Path, raw_db: A
         (Kind.IMPOSSIBLE, first.id),
         (Kind.IMPOSSIBLE, twin),
         (Kind.DAMAGED, twin),  # the twin's recorded hash is not that of the bytes
+        (Kind.WRONG_COUNT, "live:"),  # planted behind the kept count's back
     }
     assert problems[Kind.IMPOSSIBLE, first.id] == f"file_id: the same stored file as image {twin}"
     assert problems[Kind.IMPOSSIBLE, twin] == f"file_id: the same stored file as image {first.id}"
     assert problems[Kind.DAMAGED, twin].startswith("SHA-256 mismatch")
-    assert (check.summary.images, check.summary.originals, check.summary.unrepaired) == (2, 2, 3)
+    assert (check.summary.images, check.summary.originals, check.summary.unrepaired) == (2, 2, 4)
 
 
 def test_json_lists_the_problems(cli: Cli, library: dict[str, str], raw_db: Any) -> None:

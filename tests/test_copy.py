@@ -12,6 +12,7 @@ from pymongo.database import Database
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository
 from tests.support import assert_no_orphans
+from tests.test_counts import actual_counts, kept_counts
 from tests.transfer_support import (
     ALICE_PW,
     BOB_PW,
@@ -51,6 +52,7 @@ def test_copy_to_another_server_and_back(
     assert (done["images"], done["written"], done["skipped"], done["failed"]) == (8, 8, 0, 0)
     assert snapshot(target) == source
     assert_no_orphans(target)
+    assert kept_counts(target) == actual_counts(target) == actual_counts(raw_db)
     # The app's own indexes are there, made as the app makes them (same names).
     assert set(target["images"].index_information()) == set(raw_db["images"].index_information())
     assert set(target["users"].index_information()) == set(raw_db["users"].index_information())

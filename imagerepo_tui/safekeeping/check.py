@@ -146,6 +146,7 @@ class LibraryCheck:
         listing = yield from self._list_images()
         stored, total_bytes = yield from self._list_files(listing.used_files)
         yield from self._check_images(listing, total_bytes)
+        yield from self._kept_counts()
         # Leftovers last: a claim explains a file no image uses, so abandoned writes
         # come before orphans, which are whatever no image or writer owns.
         yield from self._abandoned_writes()
@@ -314,6 +315,18 @@ class LibraryCheck:
             yield self._found(Problem(fault, info.id, detail, info.filename))
 
     # -- leftovers --------------------------------------------------------------------
+
+    def _kept_counts(self) -> Iterator[Event]:
+        """The counts kept for the status line against a fresh count: a process killed
+        between an image's write and its count's, or another client, leaves one off."""
+        counts = self.integrity.counts
+        wrong = counts.differences(counts.recount())
+        repaired = bool(wrong) and self.repair
+        if repaired:
+            counts.rewrite(counts.recount())
+        for key, (kept, actual) in wrong.items():
+            detail = f"kept as {_text(kept)}, counted {actual:,}"
+            yield self._found(Problem(Kind.WRONG_COUNT, key, detail, repaired=repaired))
 
     def _abandoned_writes(self) -> Iterator[Event]:
         for claim in self.integrity.claims():

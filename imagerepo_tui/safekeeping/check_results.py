@@ -21,6 +21,7 @@ class Kind(StrEnum):
     ORPHAN_FILE = "orphan file"
     ORPHAN_CHUNKS = "orphan chunks"
     HALF_FINISHED = "half-finished write"
+    WRONG_COUNT = "wrong count"
 
     @property
     def key(self) -> str:
@@ -29,7 +30,7 @@ class Kind(StrEnum):
 
     def counted(self, count: int) -> str:
         """``2 orphan files``, ``2 damaged``."""
-        plural = count != 1 and self in (Kind.ORPHAN_FILE, Kind.HALF_FINISHED)
+        plural = count != 1 and self in (Kind.ORPHAN_FILE, Kind.HALF_FINISHED, Kind.WRONG_COUNT)
         return f"{count:,} {self.value}{'s' if plural else ''}"
 
 

@@ -28,7 +28,13 @@ CLIENT_OPTIONS: dict[str, Any] = {
     # Acknowledged only once journaled: an upload we report is an upload that survives.
     "journal": True,
     "serverSelectionTimeoutMS": SERVER_SELECTION_TIMEOUT_MS,
-    "connectTimeoutMS": 3000,
+    # Also the heartbeat's timeout, and a heartbeat that times out interrupts every
+    # operation in flight. SecantusDB serving a long scan may take seconds to answer
+    # one on a busy machine: at 3 s a healthy server's check, backup or count was
+    # cancelled as "cannot reach MongoDB". A server that is down is still reported
+    # within SERVER_SELECTION_TIMEOUT_MS (a refused connection fails at once); a
+    # network cut in mid-operation is noticed after this long instead.
+    "connectTimeoutMS": 30_000,
     "appname": "imagerepo-tui",
     "tz_aware": True,
     "uuidRepresentation": "standard",

@@ -20,6 +20,7 @@ from imagerepo_tui.errors import DuplicateContentError, ImageRepoError, NotFound
 from imagerepo_tui.query_terms import Query
 from imagerepo_tui.store.common import LIST_PROJECTION, database_errors, tolerant, utc_now
 from imagerepo_tui.store.connection import Store
+from imagerepo_tui.store.counts import ImageCounts
 from imagerepo_tui.store.filters import audience_filters, listing_sort
 from imagerepo_tui.store.models import PUBLIC, Counter, Image
 from imagerepo_tui.store.originals import Originals
@@ -42,8 +43,10 @@ class ImageStore:
         self.images = tolerant(Image._get_collection())
         self.originals = Originals(store, self.images)
         self.pager = Pager(store, self.images)
+        self.counts = ImageCounts(store, self.images)
         with database_errors(store):
             prepare_library(store, self.images, on_upgrade)
+        self.counts.ensure_counted()
 
     def cleanup_abandoned(self) -> int:
         """Delete GridFS files of abandoned claims that no image references."""
@@ -125,7 +128,10 @@ class ImageStore:
         )
 
     def count(self, query: Query, audiences: Sequence[str], *, trash: bool = False) -> int:
-        """How many images matching ``query`` ``audiences`` may see, live or trashed."""
+        """How many images matching ``query`` ``audiences`` may see, live or trashed:
+        the kept count when nothing narrows it (the status line's number)."""
+        if not query.terms:
+            return self.counts.total(audiences, trash=trash)
         return self.pager.count(audience_filters(query, audiences, trash=trash))
 
     def ids(
@@ -161,6 +167,9 @@ class ImageStore:
                 self.images.update_many({"owner": owner}, {"$set": {"owner": new_owner}})
             except DuplicateKeyError:
                 self._give_away_one_by_one(owner, new_owner)
+        # Rare (an account deleted, a library adopted) and many images at once: a fresh
+        # count is simpler than following each one.
+        self.counts.rewrite(self.counts.recount())
 
     def _give_away_one_by_one(self, owner: str, new_owner: str) -> None:
         for doc in self.images.find({"owner": owner}, {"audience": 1}).batch_size(500):
@@ -227,6 +236,7 @@ class ImageStore:
         self.originals.release_quietly(file_id)
         stored = image.to_mongo().to_dict()
         stored.pop("thumbnail", None)
+        self.counts.changed(None, stored)
         return stored, True
 
     def replace_content(
@@ -327,7 +337,9 @@ class ImageStore:
         changes = visibility(owner, public=now_public, trashed=now_trashed)
         if now_trashed != was_trashed:
             changes["deleted_at"] = utc_now() if now_trashed else None
-        return self.update_fields(current["_id"], changes, owner=owner)
+        updated = self.update_fields(current["_id"], changes, owner=owner)
+        self.counts.changed(current, updated)
+        return updated
 
     def delete(self, image_id: ObjectId, *, owner: str) -> dict[str, Any]:
         """Delete ``owner``'s image for good, bytes too (anyone else's is not found)."""
@@ -349,6 +361,7 @@ class ImageStore:
             if deleted == 0:
                 self.originals.release(doc["file_id"])
                 raise NotFoundError(f"no image with id {image_id}")
+        self.counts.changed(doc, None)
         # The image is gone; its bytes go now, or with the next cleanup if this fails.
         self.originals.discard_quietly(doc["file_id"])
         return doc
@@ -360,4 +373,5 @@ class ImageStore:
             deleted = self.images.delete_one({"_id": doc["_id"], "owner": owner}).deleted_count
         if deleted == 0:
             raise NotFoundError(f"no image with id {doc['_id']}")
+        self.counts.changed(doc, None)
         return doc

@@ -25,6 +25,7 @@ from imagerepo_tui.store.common import (
     utc_now,
 )
 from imagerepo_tui.store.connection import Store
+from imagerepo_tui.store.counts import ImageCounts
 from imagerepo_tui.store.embedded import pid_alive
 from imagerepo_tui.store.models import CLAIMS, COUNTERS, IMAGES, LAST_CHECK, LIBRARY_STATE
 from imagerepo_tui.store.originals import CLAIM_LEASE
@@ -114,6 +115,7 @@ class Integrity:
         self._claims = tolerant(db[CLAIMS])
         self._counters = db[COUNTERS]
         self._state = db[LIBRARY_STATE]
+        self.counts = ImageCounts(store, self._images)
 
     # -- images -----------------------------------------------------------------------
 

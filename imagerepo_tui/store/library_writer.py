@@ -30,6 +30,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from imagerepo_tui.errors import ImageRepoError
 from imagerepo_tui.store.common import HOST, utc_now
+from imagerepo_tui.store.counts import ImageCounts
 from imagerepo_tui.store.embedded import pid_alive
 from imagerepo_tui.store.models import CLAIMS, COLLECTIONS, COUNTERS, IMAGES, PUBLIC, USERS
 from imagerepo_tui.store.originals import CLAIM_LEASE
@@ -57,6 +58,7 @@ class LibraryWriter:
     def __init__(self, library: Library) -> None:
         self.library = library
         self.images = library.raw(IMAGES)
+        self.counts = ImageCounts(library.store(), self.images)
         self.claims = library.raw(CLAIMS)
         self.owners: dict[str, str] = {}
         self.collection_ids: dict[Any, Any] = {}
@@ -206,6 +208,7 @@ class LibraryWriter:
                 if taken == "_id":
                     return Placed(SKIPPED)  # put there meanwhile by someone else
                 return self._duplicate(incoming["_id"], taken)
+            self.counts.changed(None, incoming)
             if isinstance(incoming.get("seq"), int):
                 with self._lock:
                     self.max_seq = max(self.max_seq, int(incoming["seq"]))

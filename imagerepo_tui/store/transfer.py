@@ -140,13 +140,17 @@ class Library:
             raise DatabaseUnavailableError(describe_failure(error, where)) from None
         return cls(client, client[database_name(uri)], where, own_client=True)
 
+    def store(self) -> Store:
+        """The library as the store's helpers take it (errors name it)."""
+        return Store(self.client, self.db, self.description, False)
+
     def raw(self, name: str) -> MongoCollection[dict[str, Any]]:
         return self.db.get_collection(name, codec_options=RAW_CODEC)
 
     @contextlib.contextmanager
     def errors(self) -> Iterator[None]:
         """Driver failures as the app's errors, naming this library."""
-        with database_errors(Store(self.client, self.db, self.description, False)):
+        with database_errors(self.store()):
             yield
 
     def close(self) -> None:
