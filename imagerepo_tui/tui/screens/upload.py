@@ -80,13 +80,13 @@ class UploadPickerScreen(Screen[UploadRequest | None]):
     """Pick images to upload: space marks files, f imports the highlighted folder."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s,U", "upload", "Upload marked", id="picker.upload"),
+        Binding("ctrl+s,U", "upload", "Upload", id="picker.upload"),
         Binding("f", "folder", "Upload folder", id="picker.folder"),
         Binding("a", "toggle_all", "All files", id="picker.all_files"),
-        Binding("backspace", "parent", "Parent folder", id="picker.parent"),
+        Binding("backspace", "parent", "Parent", id="picker.parent"),
         Binding("tilde", "home", "Home", id="picker.home"),
-        Binding("ctrl+l", "path", "Go to path", id="picker.path"),
-        Binding("r,ctrl+o", "recent", "Recent folders", id="picker.recent"),
+        Binding("ctrl+l", "path", "Path", id="picker.path"),
+        Binding("r,ctrl+o", "recent", "Recent", id="picker.recent"),
         Binding("escape", "cancel", "Cancel", id="picker.cancel"),
     ]
     TITLE_TEXT = "Upload images: space marks files, ctrl+s uploads, f imports a whole folder"
