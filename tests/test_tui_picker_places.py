@@ -138,6 +138,8 @@ def test_tilde_goes_home_and_a_typed_path_completes_and_goes_there(
         await pilot.press("tilde")
         await settle(pilot)
         assert _tree_at(screen) == Path.home()
+        facts = screen.query_one(FilePreview).query_one("#file-facts")
+        await wait_for(pilot, lambda: "Folder home" in shown_text(facts))  # what is there
 
         field = screen.query_one(FolderField)
         await pilot.press("ctrl+l")

@@ -21,6 +21,9 @@ from imagerepo_tui.textsafe import visible
 class RecentFoldersScreen(ModalScreen[Path | None]):
     """Choose one of ``folders`` (already checked to exist), or none."""
 
+    DEFAULT_CSS = """
+    RecentFoldersScreen #recent-list { height: auto; max-height: 12; margin-top: 1; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Close", id="recent.cancel"),
     ]

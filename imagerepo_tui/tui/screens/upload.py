@@ -111,6 +111,7 @@ class UploadPickerScreen(Screen[UploadRequest | None]):
     def on_mount(self) -> None:
         self.image_tree.focus()
         self._summarise()
+        self.query_one(FilePreview).show(self.start)
 
     @property
     def image_tree(self) -> ImageTree:
@@ -191,6 +192,7 @@ class UploadPickerScreen(Screen[UploadRequest | None]):
         self.image_tree.path = folder
         self.image_tree.focus()
         self._summarise()
+        self.query_one(FilePreview).show(folder)  # the tree's cursor is on it
 
     def action_home(self) -> None:
         self.go_to(Path(os.path.expanduser("~")))
