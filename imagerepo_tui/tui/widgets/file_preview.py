@@ -27,6 +27,7 @@ from imagerepo_tui.units import MIB, human_size
 # A folder of 10,000 camera files must not keep a worker busy: a few small pictures
 # from the first entries, files over the size cap skipped unread.
 FOLDER_TILES = 6
+FOLDER_ATTEMPTS = 3 * FOLDER_TILES  # files tried, decoded or not
 FOLDER_SCAN_LIMIT = 2000  # entries read from the folder
 TILE_MAX_BYTES = 16 * MIB
 TILE_BOX = (240, 240)
@@ -80,7 +81,7 @@ class FilePreview(Vertical):
         max_pixels = host(self).settings.max_pixels
         names, complete = _image_names(path)
         tiles: list[PILImage.Image] = []
-        for name in names:
+        for name in names[:FOLDER_ATTEMPTS]:  # a folder of damaged files gives up soon
             if len(tiles) >= FOLDER_TILES or worker.is_cancelled:
                 break
             try:
