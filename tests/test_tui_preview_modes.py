@@ -61,20 +61,23 @@ def test_slideshow_advances_wraps_and_stops_on_a_key(
         await pilot.press("s")
         assert screen.slideshow is not None
         assert "slideshow every 0.2 s" in _caption(screen)
-        seen = [gallery.cursor]
+        rows = [gallery.rows.get(n) for n in range(3)]
+        order = [row.id if row is not None else "" for row in (*rows, rows[0])]
+        seen = [screen.info.id]
         show = screen.show
 
         def showing(info: Any) -> None:  # every image the slideshow brings, in order
-            seen.append(gallery.cursor)
+            seen.append(info.id)
             show(info)
 
         monkeypatch.setattr(screen, "show", showing)
         await wait_for(pilot, lambda: len(seen) >= 4)
-        assert seen[:4] == [0, 1, 2, 0]  # on through the gallery, then round again
-        assert gallery.current is not None and screen.info.id == gallery.current.id
+        assert seen[:4] == order  # on through the gallery, then round again
         await pilot.press("left")  # any navigation key stops it
         assert screen.slideshow is None
         assert "slideshow" not in _caption(screen)
+        await settle(pilot)
+        assert gallery.current is not None and screen.info.id == gallery.current.id
         stopped_at = gallery.cursor
         await pilot.pause(0.6)  # three intervals: nothing moves any more
         assert gallery.cursor == stopped_at
