@@ -28,6 +28,7 @@ CONFIG_ENV = "IMAGEREPO_CONFIG"
 DEFAULT_MAX_FILE_MB = 200  # MiB
 DEFAULT_MAX_MEGAPIXELS = 178  # Pillow's own hard limit (2x MAX_IMAGE_PIXELS), in megapixels
 DEFAULT_EMBEDDED_IDLE_SECONDS = 120.0
+DEFAULT_SLIDESHOW_SECONDS = 5.0
 GRAPHICS_MODES = ("auto", "kitty", "sixel", "halfcell", "none")
 
 
@@ -109,6 +110,9 @@ FIELDS: dict[str, Field] = {
         "limits", "max_megapixels", "IMAGEREPO_MAX_MEGAPIXELS", _positive_number, True
     ),
     "graphics": Field("display", "graphics", "IMAGEREPO_GRAPHICS", _graphics_mode),
+    "slideshow_seconds": Field(
+        "display", "slideshow_seconds", "IMAGEREPO_SLIDESHOW_SECONDS", _positive_number, True
+    ),
 }
 KEYS_SECTION = "keys"
 SECTIONS = {f.section for f in FIELDS.values()} | {KEYS_SECTION}
@@ -304,6 +308,8 @@ class Settings:
     # The account to log in as, in a library that has accounts.
     user: str | None = None
     graphics: str = "auto"
+    # The full-screen preview's slideshow: seconds per image.
+    slideshow_seconds: float = DEFAULT_SLIDESHOW_SECONDS
     # Binding id -> keys, from config.toml's [keys] (the TUI adds the older keymap.toml).
     keys: Mapping[str, str] = field(default_factory=dict, hash=False)
     key_lines: Mapping[str, int] = field(default_factory=dict, hash=False, compare=False)
@@ -338,6 +344,7 @@ class Settings:
             ),
             user=_text_setting("user", user, file),
             graphics=_text_setting("graphics", graphics, file) or "auto",
+            slideshow_seconds=_number_setting("slideshow_seconds", file, DEFAULT_SLIDESHOW_SECONDS),
             keys=file.keys,
             key_lines=file.key_lines,
             config_path=file.path,

@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from imagerepo_tui.config import (
     DEFAULT_EMBEDDED_IDLE_SECONDS,
     DEFAULT_MAX_FILE_MB,
+    DEFAULT_SLIDESHOW_SECONDS,
     GRAPHICS_MODES,
     Settings,
     config_path,
@@ -67,6 +68,7 @@ max_megapixels = 40
 
 [display]
 graphics = "sixel"
+slideshow_seconds = 2.5
 
 [keys]
 "upload.hide" = "h"
@@ -81,6 +83,7 @@ graphics = "sixel"
     assert settings.max_file_bytes == int(2.5 * MB)
     assert settings.max_pixels == 40_000_000
     assert settings.graphics == "sixel"
+    assert settings.slideshow_seconds == 2.5
     assert dict(settings.keys) == {"upload.hide": "h", "gallery.down": "n,down"}
     assert settings.config_path == path
     assert settings.problems == ()
@@ -165,6 +168,13 @@ def test_data_dir_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             "[database]\nidle_stop_seconds",
             1,
             DEFAULT_EMBEDDED_IDLE_SECONDS,
+        ),
+        (
+            "slideshow_seconds",
+            "IMAGEREPO_SLIDESHOW_SECONDS",
+            "[display]\nslideshow_seconds",
+            1,
+            DEFAULT_SLIDESHOW_SECONDS,
         ),
     ],
 )

@@ -15,7 +15,8 @@ from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.app import ImageRepoApp
-from imagerepo_tui.tui.screens.upload import FilePreview, ImageTree, UploadPickerScreen
+from imagerepo_tui.tui.screens.upload import ImageTree, UploadPickerScreen
+from imagerepo_tui.tui.widgets.file_preview import FilePreview
 from tests.damaged_images import damaged_fax_tiff
 from tests.sample_images import jpeg_bytes, write
 from tests.tui_support import ready, run_app_test, settle, shown_text, wait_for

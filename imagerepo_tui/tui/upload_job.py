@@ -27,6 +27,7 @@ from imagerepo_tui.records import FileEntry, ImageInfo, NewMetadata, UploadResul
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.host import AppHost, require_repository
 from imagerepo_tui.tui.paths import looks_like_image
+from imagerepo_tui.tui.recent_folders import remember_upload
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.units import human_size
 
@@ -151,6 +152,7 @@ class UploadJob:
             app.writes.writing(),
             report_errors(app, on_error=lambda: self._finished(failed=True)),
         ):
+            remember_upload(self.paths)  # where the picker opens next time
             entries = self._entries
             if entries is None:
                 entries = find_images(self.paths, recursive=self.recursive)

@@ -1,14 +1,15 @@
 """Uploading: a file picker (DirectoryTree filtered to images, several marked with
-space), a single-file picker for replacing content, and the progress screen."""
+space; ``~`` home, ``ctrl+l`` a typed path, ``r`` recent folders), a single-file picker
+for replacing content, and the progress screen."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from PIL import Image as PILImage
 from rich.text import Text, TextType
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,15 +19,14 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DirectoryTree, Footer, ProgressBar, RichLog, Static
 from textual.widgets._tree import TreeNode
 from textual.widgets.directory_tree import DirEntry
-from textual_image.widget._base import Image as ImageWidget
 
-from imagerepo_tui import imaging
-from imagerepo_tui.files import read_upload_file
 from imagerepo_tui.textsafe import visible
-from imagerepo_tui.tui.host import host
 from imagerepo_tui.tui.paths import looks_like_image
+from imagerepo_tui.tui.recent_folders import recent_folders, start_folder
+from imagerepo_tui.tui.screens.recent import RecentFoldersScreen
 from imagerepo_tui.tui.upload_job import LOG_LINES, UploadJob
-from imagerepo_tui.tui.widgets.preview import get_cell_size, image_widget_class
+from imagerepo_tui.tui.widgets.file_preview import FilePreview
+from imagerepo_tui.tui.widgets.folder_field import FolderField
 from imagerepo_tui.units import human_size
 
 
@@ -76,58 +76,17 @@ class ImageTree(DirectoryTree):
         return label
 
 
-class FilePreview(Vertical):
-    """Preview and facts of a local file, decoded in a worker."""
-
-    def __init__(self, graphics: str, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._image_class = image_widget_class(graphics)
-        self._path: Path | None = None
-
-    def compose(self) -> ComposeResult:
-        if self._image_class is not None:
-            yield self._image_class(None, classes="preview-image")
-        yield Static("", id="file-facts", markup=False)
-
-    def show(self, path: Path | None) -> None:
-        self._path = path
-        if path is None or path.is_dir():
-            self._apply(path, None, "" if path is None else f"Folder {visible(str(path))}")
-            return
-        cell = get_cell_size()
-        box = (max(1, self.size.width) * cell.width, max(1, self.size.height - 3) * cell.height)
-        self._load(path, box)
-
-    @work(thread=True, exclusive=True, group="file-preview", exit_on_error=False)
-    def _load(self, path: Path, box: tuple[int, int]) -> None:
-        settings = host(self).settings
-        image: PILImage.Image | None = None
-        try:
-            data = read_upload_file(path, settings.max_file_bytes)
-            facts = imaging.inspect_image(data, max_pixels=settings.max_pixels)
-            image = imaging.render_preview(data, box)
-            text = f"{facts.format}  {facts.width}×{facts.height}  {human_size(len(data))}"
-        except Exception as error:  # any bad file is a message here, not a crash
-            text = f"not uploadable: {visible(str(error))}"  # an OSError names the file
-        with contextlib.suppress(RuntimeError):  # the app is closing
-            self.app.call_from_thread(self._apply, path, image, f"{visible(path.name)}\n{text}")
-
-    def _apply(self, path: Path | None, image: PILImage.Image | None, text: str) -> None:
-        if path != self._path:
-            return  # the highlight moved on meanwhile
-        if self._image_class is not None:
-            self.query_one(".preview-image", ImageWidget).image = image
-        self.query_one("#file-facts", Static).update(Text(text))
-
-
 class UploadPickerScreen(Screen[UploadRequest | None]):
     """Pick images to upload: space marks files, f imports the highlighted folder."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s,U", "upload", "Upload marked", id="picker.upload"),
+        Binding("ctrl+s,U", "upload", "Upload", id="picker.upload"),
         Binding("f", "folder", "Upload folder", id="picker.folder"),
         Binding("a", "toggle_all", "All files", id="picker.all_files"),
-        Binding("backspace", "parent", "Parent folder", id="picker.parent"),
+        Binding("backspace", "parent", "Parent", id="picker.parent"),
+        Binding("tilde", "home", "Home", id="picker.home"),
+        Binding("ctrl+l", "path", "Path", id="picker.path"),
+        Binding("r,ctrl+o", "recent", "Recent", id="picker.recent"),
         Binding("escape", "cancel", "Cancel", id="picker.cancel"),
     ]
     TITLE_TEXT = "Upload images: space marks files, ctrl+s uploads, f imports a whole folder"
@@ -135,13 +94,15 @@ class UploadPickerScreen(Screen[UploadRequest | None]):
     def __init__(self, graphics: str, start: Path | None = None) -> None:
         super().__init__()
         self.graphics = graphics
-        self.start = start or Path.cwd()
+        # Where the last upload came from (if that folder is still there).
+        self.start = start or start_folder()
 
     def compose(self) -> ComposeResult:
         yield Static(self.TITLE_TEXT, id="picker-title", markup=False)
         with Horizontal(id="picker-panes"):
             yield ImageTree(self.start, id="tree")
             yield FilePreview(self.graphics, id="file-preview")
+        yield FolderField(id="folder-field")
         with Horizontal(id="picker-actions"):
             yield Static("", id="picker-summary", markup=False)
             yield Button("Upload 0 files", variant="primary", id="upload", disabled=True)
@@ -150,6 +111,7 @@ class UploadPickerScreen(Screen[UploadRequest | None]):
     def on_mount(self) -> None:
         self.image_tree.focus()
         self._summarise()
+        self.query_one(FilePreview).show(self.start)
 
     @property
     def image_tree(self) -> ImageTree:
@@ -223,9 +185,45 @@ class UploadPickerScreen(Screen[UploadRequest | None]):
         self._summarise()
 
     def action_parent(self) -> None:
-        tree = self.image_tree
-        tree.path = Path(tree.path).resolve().parent
+        self.go_to(Path(self.image_tree.path).resolve().parent)
+
+    def go_to(self, folder: Path) -> None:
+        """Show ``folder`` (already known to be one) in the tree."""
+        self.image_tree.path = folder
+        self.image_tree.focus()
         self._summarise()
+        self.query_one(FilePreview).show(folder)  # the tree's cursor is on it
+
+    def action_home(self) -> None:
+        self.go_to(Path(os.path.expanduser("~")))
+
+    def action_path(self) -> None:
+        self.query_one(FolderField).open(Path(self.image_tree.path))
+
+    @on(FolderField.Chosen)
+    def _path_chosen(self, event: FolderField.Chosen) -> None:
+        self.go_to(event.path)
+
+    @on(FolderField.Closed)
+    def _path_closed(self) -> None:
+        self.image_tree.focus()
+
+    @work(thread=True, exclusive=True, group="recent-folders", exit_on_error=False)
+    def action_recent(self) -> None:
+        folders = recent_folders()  # checks each is still there: not on the UI thread
+        with contextlib.suppress(RuntimeError):  # the app is closing
+            self.app.call_from_thread(self._show_recent, folders)
+
+    def _show_recent(self, folders: list[Path]) -> None:
+        if not folders:
+            self.notify("No recent folders yet: they are the folders uploads came from.")
+            return
+
+        def chosen(folder: Path | None) -> None:
+            if folder is not None:
+                self.go_to(folder)
+
+        self.app.push_screen(RecentFoldersScreen(folders), chosen)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -177,7 +177,8 @@ class PreviewPane(Widget):
                 return
             image = imaging.render_preview(data, box)
             image.load()
-            CACHE.put(key, image)
+            if box[0] <= MAX_BOX[0] and box[1] <= MAX_BOX[1]:  # not a zoomed render
+                CACHE.put(key, image)
             self._post(info, image, "full")
         except DatabaseUnavailableError as error:
             self._post_error(info, "database unreachable")
