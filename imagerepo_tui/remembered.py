@@ -65,8 +65,10 @@ class Remembered:
         return value
 
     def set(self, key: str, value: str | int | list[str]) -> None:
-        """Remember ``value``; a file that cannot be written only forgets it."""
-        self._values[key] = value
+        """Remember ``value``; a file that cannot be written only forgets it. The file
+        is read again first: another part of the app (or another instance) may have
+        remembered something else since this one was read."""
+        self._values = {**self._read(), key: value}
         temporary: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -55,3 +55,12 @@ def test_an_unwritable_place_only_forgets(tmp_path: Path) -> None:
 
 def test_tests_never_touch_the_users_state() -> None:
     assert "imagerepo-tui.json" in str(state_path()) and "home" in str(state_path())
+
+
+def test_two_readers_keep_each_others_values(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    grid, picker = Remembered(path), Remembered(path)
+    grid.set("view", "grid")
+    picker.set("recent", ["/a"])
+    again = Remembered(path)
+    assert (again.text("view"), again.texts("recent")) == ("grid", ["/a"])
