@@ -243,10 +243,26 @@ def _choose_draft(image: Image.Image, box: tuple[int, int]) -> None:
         image.draft("RGB", box)
 
 
-def _shrink(image: Image.Image, box: tuple[int, int]) -> Image.Image:
-    """Orientation applied, mode made displayable, fitted inside ``box``."""
+# A clockwise turn as Pillow's transposition (Pillow's ROTATE_90 turns to the left).
+_CLOCKWISE = {
+    90: Image.Transpose.ROTATE_270,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_90,
+}
+
+
+def turned(image: Image.Image, rotation: int) -> Image.Image:
+    """``image`` turned ``rotation`` degrees clockwise (0, 90, 180 or 270; anything
+    else leaves it as it is: a stored rotation is checked before it gets here)."""
+    method = _CLOCKWISE.get(rotation % 360)
+    return image if method is None else image.transpose(method)
+
+
+def _shrink(image: Image.Image, box: tuple[int, int], rotation: int = 0) -> Image.Image:
+    """Orientation applied, then the image's own turn, mode made displayable, fitted
+    inside ``box``."""
     _choose_draft(image, box)
-    upright = ImageOps.exif_transpose(image)
+    upright = turned(ImageOps.exif_transpose(image), rotation)
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
     upright = upright.convert("RGBA" if has_alpha else "RGB")
     upright.thumbnail(box, Image.Resampling.BICUBIC, reducing_gap=2.0)
@@ -364,8 +380,10 @@ def _decode_failure(error: Exception) -> str:
     return f"cannot decode image: {text}"
 
 
-def render_preview(data: bytes, box: tuple[int, int]) -> Image.Image:
-    """Decode stored bytes into an upright RGB(A) image that fits ``box`` pixels.
+def render_preview(data: bytes, box: tuple[int, int], rotation: int = 0) -> Image.Image:
+    """Decode stored bytes into an upright RGB(A) image that fits ``box`` pixels,
+    turned ``rotation`` degrees clockwise (the image's stored rotation). A stored
+    thumbnail is upright already (its EXIF orientation was applied when it was made).
 
     What the decoder prints is kept off the terminal; it is only told when the preview
     fails (a preview shows whatever decodes)."""
@@ -373,8 +391,64 @@ def render_preview(data: bytes, box: tuple[int, int]) -> Image.Image:
         try:
             image = _open(data)
             with _native_output(image, messages):
-                return _shrink(image, box)
+                return _shrink(image, box, rotation)
         except InvalidImageError:
             raise
         except Exception as error:  # a damaged stored original must not crash a preview
             raise InvalidImageError(_decode_failure(error)) from None
+
+
+# -- a turned copy ------------------------------------------------------------------------
+
+# Formats Pillow writes, and how a turned copy is written in each; anything else
+# (HEIF, AVIF without an encoder) becomes PNG.
+_RENDER_OPTIONS: dict[str, dict[str, Any]] = {
+    "JPEG": {"quality": 95},
+    "PNG": {"optimize": True},
+    "WEBP": {"quality": 95},
+    "TIFF": {"compression": "tiff_deflate"},
+    "BMP": {},
+    "GIF": {},
+}
+_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "BMP": "bmp"}
+
+
+def render_turned(data: bytes, rotation: int) -> tuple[bytes, str | None]:
+    """A copy of stored bytes as they are drawn: EXIF orientation applied, then turned
+    ``rotation`` degrees clockwise. In the original's format where Pillow writes it
+    (JPEG at quality 95, its EXIF kept without the orientation tag; every frame of an
+    animation), else PNG. Returns the bytes and, when they are PNG instead of the
+    original's format, the extension their file name needs ("png")."""
+    with _decoder_messages() as messages:
+        try:
+            image = _open(data)
+            with _native_output(image, messages):
+                return _write_turned(image, rotation)
+        except InvalidImageError:
+            raise
+        except Exception as error:  # a damaged stored original must not crash an export
+            raise InvalidImageError(_decode_failure(error)) from None
+
+
+def _write_turned(image: Image.Image, rotation: int) -> tuple[bytes, str | None]:
+    source = image.format or ""
+    target = source if source in _RENDER_OPTIONS else "PNG"
+    frames = getattr(image, "n_frames", 1) if target in ("GIF", "WEBP") else 1
+    pictures: list[Image.Image] = []
+    for index in range(frames):
+        image.seek(index)
+        frame = turned(ImageOps.exif_transpose(image), rotation)
+        if target == "JPEG" and frame.mode not in ("RGB", "L", "CMYK"):
+            frame = frame.convert("RGB")
+        pictures.append(frame)
+    options: dict[str, Any] = dict(_RENDER_OPTIONS[target])
+    exif = pictures[0].info.get("exif") or image.info.get("exif")
+    if exif and target in ("JPEG", "PNG", "WEBP", "TIFF"):
+        options["exif"] = exif
+    if len(pictures) > 1:
+        options.update(save_all=True, append_images=pictures[1:], loop=image.info.get("loop", 0))
+        if "duration" in image.info:
+            options["duration"] = image.info["duration"]
+    out = io.BytesIO()
+    pictures[0].save(out, format=target, **options)
+    return out.getvalue(), None if target == source else _EXTENSIONS.get(target, "png")

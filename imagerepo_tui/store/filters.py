@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from imagerepo_tui.query import INT64_MAX
 from imagerepo_tui.query_terms import (
     AllOf,
     AnyOf,
@@ -32,12 +33,23 @@ IN_TRASH: Filter = {"trashed": True}
 TRASH_SORT = Sort("deleted_at", descending=True)
 
 
+# Fields that hold whole numbers only. The embedded server leaves out the boundary of
+# an inclusive upper bound on an index with a further field ((…, size, _id), (…,
+# rating, seq)): size:<=1456 missed the image of 1,456 bytes. On whole numbers
+# "<= n" is "< n + 1", which it answers right.
+INTEGER_FIELDS = frozenset({"rating", "size", "width", "height", "frames"})
+
+
 def _bounds(term: Range) -> Filter:
     bounds: Filter = {}
     if term.low is not None:
         bounds["$gte" if term.include_low else "$gt"] = term.low
-    if term.high is not None:
-        bounds["$lte" if term.include_high else "$lt"] = term.high
+    high, include_high = term.high, term.include_high
+    whole = isinstance(high, int) and not isinstance(high, bool)
+    if whole and include_high and term.field in INTEGER_FIELDS and high < INT64_MAX:
+        high, include_high = high + 1, False
+    if high is not None:
+        bounds["$lte" if include_high else "$lt"] = high
     return bounds
 
 
