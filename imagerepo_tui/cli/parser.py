@@ -15,7 +15,8 @@ class UsageError(Exception):
 
 
 QUERY_HELP = (
-    "search text, e.g. 'sunset tag:beach -tag:work taken:2021-05 size:>2mb sort:-size' "
+    "search text, e.g. 'sunset tag:beach -tag:work taken:2021-05 size:>2mb rating:>=4 "
+    "is:favorite sort:-size' "
     "(see the README's query language)"
 )
 
