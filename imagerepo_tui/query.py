@@ -48,13 +48,7 @@ from imagerepo_tui.query_terms import (
 # "taken" orders by taken_key (date taken, else upload date): never null, so keyset
 # paging can step past images without EXIF ($lt/$gt a date never matches a null).
 SORT_FIELDS = {"added": "seq", "name": "filename_key", "taken": "taken_key", "size": "size"}
-NUMBER_FIELDS = {
-    "width": "width",
-    "height": "height",
-    "size": "size",
-    "frames": "frames",
-    "rating": "rating",
-}
+NUMBER_FIELDS = {name: name for name in ("width", "height", "size", "frames", "rating")}
 DATE_FIELDS = {"taken": "taken_at", "added": "created_at", "updated": "updated_at"}
 TEXT_FIELDS = (
     "tag",

@@ -17,7 +17,6 @@ from imagerepo_tui import imaging
 from imagerepo_tui.config import Settings
 from imagerepo_tui.errors import InvalidMetadataError
 from imagerepo_tui.repository import Adjustment, ImageRepository
-from imagerepo_tui.store.schema import SCHEMA_VERSION
 from tests.sample_images import encode, jpeg_bytes, picture, write
 from tests.support import upload_lines
 
@@ -180,39 +179,43 @@ def test_paging_through_rated_and_favourite_images(repo: ImageRepository, tmp_pa
 # -- stored documents: old, damaged -----------------------------------------------------------
 
 
-def test_images_from_before_ratings_read_as_unrated_and_are_upgraded(
+def test_images_from_before_ratings_read_and_search_as_unrated(
     settings: Settings, tmp_path: Path, raw_db
 ) -> None:
+    """No upgrade writes the new fields into every image (minutes at 100,000 on the
+    embedded server): an image without them is unrated, no favourite, not turned, in
+    what is shown and in what searches find."""
     repo = ImageRepository.open(settings)
-    image = repo.upload(write(tmp_path / "old.jpg", jpeg_bytes())).image
-    assert image is not None
+    old = repo.upload(write(tmp_path / "old.jpg", jpeg_bytes(seed=1))).image
+    rated = repo.upload(write(tmp_path / "new.jpg", jpeg_bytes(seed=2))).image
+    assert old is not None and rated is not None
+    repo.adjust(rated.id, Adjustment(rating=4, favorite=True))
+    raw_db["images"].update_one(
+        {"_id": ObjectId(old.id)}, {"$unset": {"rating": "", "favorite": "", "rotation": ""}}
+    )
     repo.close()
-    fields = {"rating": "", "favorite": "", "rotation": ""}
-    raw_db["images"].update_many({}, {"$unset": fields})
-    raw_db["counters"].update_one({"_id": "schema_version"}, {"$set": {"value": 3}})
-    # Read before the upgrade: 0, False, 0 and nothing damaged.
-    assert ImageInfo_of(raw_db, image.id).damaged == ()
 
     repo = ImageRepository.open(settings)
     try:
-        info = repo.info(image.id)
+        info = repo.info(old.id)
         assert (info.rating, info.favorite, info.rotation, info.damaged) == (0, False, 0, ())
-        assert [i.id for i in repo.iter_images("rating:<2")] == [image.id]
-        assert [i.id for i in repo.iter_images("-is:favorite")] == [image.id]
+
+        def found(text: str) -> set[str]:
+            return {image.id for image in repo.iter_images(text)}
+
+        assert found("rating:<2") == found("rating:0") == found("rating:0..3") == {old.id}
+        assert found("rating:<=4") == {old.id, rated.id}
+        assert found("rating:>=1") == found("-rating:0") == found("is:favorite") == {rated.id}
+        assert found("-is:favorite") == found("-rating:>=1") == {old.id}
+        assert repo.count("rating:0") == 1
+        # And it can be rated and turned like any other.
+        assert repo.adjust(old.id, Adjustment(rating=2, turn=180)).rotation == 180
+        assert found("rating:2") == {old.id}
     finally:
         repo.close()
-    stored = raw_db["images"].find_one({"_id": ObjectId(image.id)})
-    assert (stored["rating"], stored["favorite"], stored["rotation"]) == (0, False, 0)
-    assert raw_db["counters"].find_one({"_id": "schema_version"})["value"] == SCHEMA_VERSION
     indexed = {tuple(i["key"]) for i in raw_db["images"].list_indexes()}
     assert ("trashed", "audience", "rating", "seq") in indexed
     assert ("trashed", "audience", "favorite", "seq") in indexed
-
-
-def ImageInfo_of(raw_db, image_id: str) -> Any:
-    from imagerepo_tui.records import ImageInfo
-
-    return ImageInfo.from_document(raw_db["images"].find_one({"_id": ObjectId(image_id)}))
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from imagerepo_tui.store.originals import ensure_gridfs_indexes
 
 SEQ_COUNTER = "image_seq"
 SCHEMA_COUNTER = "schema_version"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 3
 
 
 def prepare_library(
@@ -63,11 +63,6 @@ def upgrade_documents(images: Documents, on_upgrade: Callable[[], None] | None) 
     )
     Collection._get_collection().update_many(
         {"owner": {"$exists": False}}, {"$set": {"owner": UNOWNED}}
-    )
-    # Version 4: ratings, favourites and rotation. Searches compare stored values
-    # (rating:<2 must find the unrated), so every image gets them.
-    images.update_many(
-        {"rating": {"$exists": False}}, {"$set": {"rating": 0, "favorite": False, "rotation": 0}}
     )
     for document in (Image, Collection):
         drop_undeclared_indexes(document)
