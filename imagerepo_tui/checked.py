@@ -178,6 +178,16 @@ class Fields:
             self.problem(f"{key}: expected at least {minimum}, got {number}")
         return number
 
+    def choice(self, key: str, allowed: tuple[int, ...], *, default: int = 0) -> int:
+        """One of a few integers (absent: ``default``); anything else is noted and
+        read as ``default``, never used as it is."""
+        value = self.integer(key, required=False, default=default)
+        if value in allowed:
+            return value
+        wanted = ", ".join(str(item) for item in allowed)
+        self.problem(f"{key}: expected one of {wanted}, got {value}")
+        return default
+
     def flag(self, key: str, *, default: bool = False) -> bool:
         """A boolean; anything else (the string "false" included) is the default."""
         value = self._get(key, required=False)

@@ -18,7 +18,8 @@ from imagerepo_tui.errors import (
     FileTooLargeError,
     UnreadablePathError,
 )
-from imagerepo_tui.records import FileEntry
+from imagerepo_tui.formats import format_extension
+from imagerepo_tui.records import FileEntry, ImageInfo
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.units import mib, over_upload_limit
 
@@ -251,6 +252,29 @@ def link_without_overwrite(source: Path, target: Path) -> None:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         with os.fdopen(fd, "wb") as handle:
             handle.write(source.read_bytes())
+
+
+def export_image(
+    folder: str | Path,
+    info: ImageInfo,
+    data: bytes,
+    *,
+    force: bool,
+    names: ExportNames | None,
+    extension: str | None = None,
+) -> Path:
+    """``data`` of the image ``info`` as ``folder/<its sanitised file name>``
+    (``write_export`` says what it never does); ``extension`` replaces the name's own
+    when the data is in another format (a rendered copy). A batch passes one
+    ``names``: no image of the batch overwrites another's file, even with ``force``."""
+    directory = Path(folder)
+    if not directory.is_dir():
+        raise ExportError(f"{visible(str(directory))} is not a folder")
+    filename, fallback = info.filename, f"{info.id}.{extension or format_extension(info.format)}"
+    if extension is not None:
+        filename = f"{_split_extension(_cleaned(filename))[0] or info.id}.{extension}"
+    names = names if names is not None else ExportNames()
+    return write_export(directory, info.id, filename, fallback, data, force, names)
 
 
 def write_export(

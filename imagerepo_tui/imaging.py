@@ -264,10 +264,26 @@ def _choose_draft(image: Image.Image, box: tuple[int, int]) -> None:
         image.draft("RGB", box)
 
 
-def _shrink(image: Image.Image, box: tuple[int, int]) -> Image.Image:
-    """Orientation applied, mode made displayable, fitted inside ``box``."""
+# A clockwise turn as Pillow's transposition (Pillow's ROTATE_90 turns to the left).
+_CLOCKWISE = {
+    90: Image.Transpose.ROTATE_270,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_90,
+}
+
+
+def turned(image: Image.Image, rotation: int) -> Image.Image:
+    """``image`` turned ``rotation`` degrees clockwise (0, 90, 180 or 270; anything
+    else leaves it as it is: a stored rotation is checked before it gets here)."""
+    method = _CLOCKWISE.get(rotation % 360)
+    return image if method is None else image.transpose(method)
+
+
+def _shrink(image: Image.Image, box: tuple[int, int], rotation: int = 0) -> Image.Image:
+    """Orientation applied, then the image's own turn, mode made displayable, fitted
+    inside ``box``."""
     _choose_draft(image, box)
-    upright = ImageOps.exif_transpose(image)
+    upright = turned(ImageOps.exif_transpose(image), rotation)
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
     upright = upright.convert("RGBA" if has_alpha else "RGB")
     upright.thumbnail(box, Image.Resampling.BICUBIC, reducing_gap=2.0)
@@ -386,10 +402,12 @@ def _decode_failure(error: Exception) -> str:
 
 
 def render_preview(
-    data: bytes, box: tuple[int, int], *, max_pixels: int | None = None
+    data: bytes, box: tuple[int, int], rotation: int = 0, *, max_pixels: int | None = None
 ) -> Image.Image:
-    """Decode stored bytes into an upright RGB(A) image that fits ``box`` pixels;
-    with ``max_pixels``, an image over that many pixels is refused before decoding.
+    """Decode stored bytes into an upright RGB(A) image that fits ``box`` pixels,
+    turned ``rotation`` degrees clockwise (the image's stored rotation). A stored
+    thumbnail is upright already (its EXIF orientation was applied when it was made).
+    With ``max_pixels``, an image over that many pixels is refused before decoding.
 
     What the decoder prints is kept off the terminal; it is only told when the preview
     fails (a preview shows whatever decodes)."""
@@ -399,54 +417,64 @@ def render_preview(
             if max_pixels is not None:
                 _check_pixels(image, max_pixels)
             with _native_output(image, messages):
-                return _shrink(image, box)
+                return _shrink(image, box, rotation)
         except InvalidImageError:
             raise
         except Exception as error:  # a damaged stored original must not crash a preview
             raise InvalidImageError(_decode_failure(error)) from None
 
 
-def contact_sheet(tiles: list[Image.Image], box: tuple[int, int], columns: int) -> Image.Image:
-    """``tiles`` side by side, ``columns`` to a row, each centred in its cell of a sheet
-    ``box`` wide (and as tall as its rows need, at most ``box``'s height)."""
-    columns = max(1, min(columns, len(tiles) or 1))
-    rows = max(1, -(-len(tiles) // columns))
-    cell = (max(1, box[0] // columns), max(1, min(box[1] // rows, box[0] // columns)))
-    sheet = Image.new("RGB", (cell[0] * columns, cell[1] * rows), (0, 0, 0))
-    for index, tile in enumerate(tiles):
-        small = tile.copy()
-        small.thumbnail((max(1, cell[0] - 4), max(1, cell[1] - 4)), Image.Resampling.BICUBIC)
-        column, row = index % columns, index // columns
-        left = column * cell[0] + (cell[0] - small.width) // 2
-        top = row * cell[1] + (cell[1] - small.height) // 2
-        sheet.paste(small.convert("RGB"), (left, top))
-    return sheet
+# -- a turned copy ------------------------------------------------------------------------
+
+# Formats Pillow writes, and how a turned copy is written in each; anything else
+# (HEIF, AVIF without an encoder) becomes PNG.
+_RENDER_OPTIONS: dict[str, dict[str, Any]] = {
+    "JPEG": {"quality": 95},
+    "PNG": {"optimize": True},
+    "WEBP": {"quality": 95},
+    "TIFF": {"compression": "tiff_deflate"},
+    "BMP": {},
+    "GIF": {},
+}
+_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "BMP": "bmp"}
 
 
-def zoomed_view(
-    image: Image.Image, box: tuple[int, int], zoom: float, centre: tuple[float, float]
-) -> Image.Image:
-    """The part of ``image`` seen at ``zoom`` times its fitted size in ``box``, around
-    ``centre`` (fractions of the width and height), scaled to fit ``box``.
-
-    Only the aspect ratio of ``image`` matters, so a small render (a thumbnail) and a
-    large one show the same part, the large one sharper."""
-    width, height = image.size
-    fraction_x, fraction_y = zoom_window(image.size, box, zoom)
-    crop_w, crop_h = max(1, round(width * fraction_x)), max(1, round(height * fraction_y))
-    left = min(max(0, round(centre[0] * width - crop_w / 2)), width - crop_w)
-    top = min(max(0, round(centre[1] * height - crop_h / 2)), height - crop_h)
-    part = image.crop((left, top, left + crop_w, top + crop_h))
-    scale = min(box[0] / crop_w, box[1] / crop_h)
-    size = (max(1, round(crop_w * scale)), max(1, round(crop_h * scale)))
-    return part.resize(size, Image.Resampling.BICUBIC)
+def render_turned(data: bytes, rotation: int) -> tuple[bytes, str | None]:
+    """A copy of stored bytes as they are drawn: EXIF orientation applied, then turned
+    ``rotation`` degrees clockwise. In the original's format where Pillow writes it
+    (JPEG at quality 95, its EXIF kept without the orientation tag; every frame of an
+    animation), else PNG. Returns the bytes and, when they are PNG instead of the
+    original's format, the extension their file name needs ("png")."""
+    with _decoder_messages() as messages:
+        try:
+            image = _open(data)
+            with _native_output(image, messages):
+                return _write_turned(image, rotation)
+        except InvalidImageError:
+            raise
+        except Exception as error:  # a damaged stored original must not crash an export
+            raise InvalidImageError(_decode_failure(error)) from None
 
 
-def zoom_window(size: tuple[int, int], box: tuple[int, int], zoom: float) -> tuple[float, float]:
-    """The fractions of an image's width and height seen at ``zoom`` in ``box``."""
-    width, height = max(1, size[0]), max(1, size[1])
-    fitted = min(box[0] / width, box[1] / height)
-    return (
-        min(1.0, box[0] / (zoom * fitted * width)),
-        min(1.0, box[1] / (zoom * fitted * height)),
-    )
+def _write_turned(image: Image.Image, rotation: int) -> tuple[bytes, str | None]:
+    source = image.format or ""
+    target = source if source in _RENDER_OPTIONS else "PNG"
+    frames = getattr(image, "n_frames", 1) if target in ("GIF", "WEBP") else 1
+    pictures: list[Image.Image] = []
+    for index in range(frames):
+        image.seek(index)
+        frame = turned(ImageOps.exif_transpose(image), rotation)
+        if target == "JPEG" and frame.mode not in ("RGB", "L", "CMYK"):
+            frame = frame.convert("RGB")
+        pictures.append(frame)
+    options: dict[str, Any] = dict(_RENDER_OPTIONS[target])
+    exif = pictures[0].info.get("exif") or image.info.get("exif")
+    if exif and target in ("JPEG", "PNG", "WEBP", "TIFF"):
+        options["exif"] = exif
+    if len(pictures) > 1:
+        options.update(save_all=True, append_images=pictures[1:], loop=image.info.get("loop", 0))
+        if "duration" in image.info:
+            options["duration"] = image.info["duration"]
+    out = io.BytesIO()
+    pictures[0].save(out, format=target, **options)
+    return out.getvalue(), None if target == source else _EXTENSIONS.get(target, "png")

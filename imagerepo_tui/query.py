@@ -5,6 +5,7 @@
     format:png  camera:canon  name:IMG_  collection:"Summer 2021"  (a smart one: its query)
     taken:2021-05  added:>2026-01-01  taken:2021-01..2021-06
     width:>1000  height:<=800  size:<2mb  frames:>1  orientation:portrait
+    rating:>=4  rating:3  rating:1..3  is:favorite   (stars 0-5, 0 = unrated)
     meta.key:value  meta.rating:>=4
     owner:NAME  is:public  is:private   (whose images, and which are shared)
     sort:name|added|taken|size   (prefix "-" for descending: sort:-size)
@@ -52,7 +53,7 @@ from imagerepo_tui.query_terms import (
 # "taken" orders by taken_key (date taken, else upload date): never null, so keyset
 # paging can step past images without EXIF ($lt/$gt a date never matches a null).
 SORT_FIELDS = {"added": "seq", "name": "filename_key", "taken": "taken_key", "size": "size"}
-NUMBER_FIELDS = {"width": "width", "height": "height", "size": "size", "frames": "frames"}
+NUMBER_FIELDS = {name: name for name in ("width", "height", "size", "frames", "rating")}
 DATE_FIELDS = {"taken": "taken_at", "added": "created_at", "updated": "updated_at"}
 TEXT_FIELDS = (
     "tag",
@@ -66,6 +67,8 @@ TEXT_FIELDS = (
     "sort",
 )
 VISIBILITIES = ("public", "private")
+# is:favorite (is:favourite too); -is:favorite is every other image.
+FAVORITES = ("favorite", "favourite")
 ORIENTATIONS = ("portrait", "landscape", "square")
 META_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 _SIZE_UNITS = {
@@ -295,12 +298,17 @@ def _sort_of(token: _Token) -> Sort:
     return Sort(SORT_FIELDS[name], descending)
 
 
-def _visibility_condition(token: _Token) -> Term:
+def _is_condition(token: _Token) -> Term:
     """``is:public`` / ``is:private``; negated, the other one (a plain equality
-    either way, which the store turns into the matching audience)."""
+    either way, which the store turns into the matching audience). ``is:favorite``;
+    negated, every image that is not one (a field another client left out too)."""
     value = token.value.casefold()
+    if value in FAVORITES:
+        favorite = Equals("favorite", True)
+        return Not(favorite) if token.negated else favorite
     if value not in VISIBILITIES:
-        raise QueryError(f"is: is one of {'|'.join(VISIBILITIES)}", token.column)
+        choices = "|".join((*VISIBILITIES, FAVORITES[0]))
+        raise QueryError(f"is: is one of {choices}", token.column)
     return Equals("public", (value == "public") != token.negated)
 
 
@@ -385,7 +393,7 @@ def parse_query(
             sort = _sort_of(token)
             continue
         if token.key == "is":
-            terms.append(_visibility_condition(token))
+            terms.append(_is_condition(token))
             continue
         if token.key == "collection":
             found = _found(token, collection_id)

@@ -24,6 +24,9 @@ from imagerepo_tui.textsafe import visible
 PAGE_SIZE = 200
 
 UploadStatus = Literal["created", "duplicate", "error"]
+# What ``rating`` and ``rotation`` (degrees clockwise) may hold.
+RATINGS = (0, 1, 2, 3, 4, 5)
+ROTATIONS = (0, 90, 180, 270)
 MAX_TAG_LENGTH = 100
 MAX_KEYWORDS = 500
 
@@ -61,6 +64,11 @@ class ImageInfo:
     owner: str = ""
     owner_name: str = ""
     public: bool = False
+    # Stars 0-5 (0: unrated), a favourite, and the clockwise turn the image is drawn
+    # with (``ratings.py``).
+    rating: int = 0
+    favorite: bool = False
+    rotation: int = 0
     # What is wrong with the stored document ("title: expected a string, got int"),
     # empty for a sound one. The fields above then hold what could be shown.
     damaged: tuple[str, ...] = ()
@@ -106,6 +114,9 @@ class ImageInfo:
             "deleted_at": fields.moment("deleted_at", required=False),
             "owner": fields.text("owner", required=False),
             "public": fields.flag("public"),
+            "rating": fields.choice("rating", RATINGS),
+            "favorite": fields.flag("favorite"),
+            "rotation": fields.choice("rotation", ROTATIONS),
         }
         # Not part of the record, but without it the original is unreachable.
         fields.object_id("file_id")
@@ -140,6 +151,9 @@ class ImageInfo:
             "deleted_at": _iso(self.deleted_at),
             "owner": self.owner_name or None,
             "public": self.public,
+            "rating": self.rating,
+            "favorite": self.favorite,
+            "rotation": self.rotation,
             # Always present: [] for a sound image, else one line per problem.
             "damaged": list(self.damaged),
         }

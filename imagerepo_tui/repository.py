@@ -20,7 +20,6 @@ from imagerepo_tui.config import Settings
 from imagerepo_tui.edits import metadata_changes, new_content_fields
 from imagerepo_tui.errors import (
     AmbiguousIdError,
-    ExportError,
     ImageRepoError,
     InvalidIdError,
     NotFoundError,
@@ -29,14 +28,14 @@ from imagerepo_tui.errors import (
 from imagerepo_tui.files import (
     ExportNames,
     PreparedUpload,
+    export_image,
     find_upload_files,
     prepare_upload,
     read_upload_file,
     safe_export_name,
-    write_export,
 )
-from imagerepo_tui.formats import format_extension
 from imagerepo_tui.query_terms import Query, Range
+from imagerepo_tui.ratings import Adjustment, Ratings
 from imagerepo_tui.records import (
     PAGE_SIZE,
     CollectionInfo,
@@ -66,6 +65,7 @@ from imagerepo_tui.uploads import run_uploads
 
 # The one API front ends import: the records and file helpers are part of it.
 __all__ = [
+    "Adjustment",
     "CollectionInfo",
     "ExportNames",
     "FileEntry",
@@ -119,6 +119,7 @@ class ImageRepository:
         self._access = Access(UserStore(store), self._images, self._collections)
         self._upload_writer = UploadWriter(self._images, self._collections, self._me, self._info)
         self._albums = Albums(self._collections, self._me, self.count, self._owner_id)
+        self._ratings = Ratings(self._images, self._owned, self._info)
         if tidy:
             self._images.cleanup_abandoned()
 
@@ -408,6 +409,10 @@ class ImageRepository:
             return self._info(doc)
         return self._info(self._images.set_visibility(doc, public=public))
 
+    def adjust(self, image_id: str, change: Adjustment) -> ImageInfo:
+        """Rate, (un)favourite or turn an image (``ratings.py``)."""
+        return self._ratings.adjust(image_id, change)
+
     # -- trash ----------------------------------------------------------------------------
 
     def delete(self, image_id: str) -> ImageInfo:
@@ -482,14 +487,10 @@ class ImageRepository:
         *,
         force: bool = False,
         names: ExportNames | None = None,
+        rendered: bool = False,
     ) -> Path:
-        """The original as ``folder/<its sanitised file name>`` (``files.write_export``
-        says what it never does). A batch passes one ``names``: no image of the batch
-        overwrites another's file, even with ``force``."""
-        directory = Path(folder)
-        if not directory.is_dir():
-            raise ExportError(f"{visible(str(directory))} is not a folder")
+        """The original into ``folder`` (``files.export_image``); ``rendered``: a copy
+        as drawn, EXIF orientation and rotation applied (``imaging.render_turned``)."""
         info, data = self.original_bytes(image_id)
-        fallback = f"{info.id}.{format_extension(info.format)}"
-        names = names if names is not None else ExportNames()
-        return write_export(directory, info.id, info.filename, fallback, data, force, names)
+        data, extension = imaging.render_turned(data, info.rotation) if rendered else (data, None)
+        return export_image(folder, info, data, force=force, names=names, extension=extension)

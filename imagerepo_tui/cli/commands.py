@@ -16,6 +16,7 @@ from imagerepo_tui.cli.parser import UsageError
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError, NotFoundError
 from imagerepo_tui.query import QueryError
 from imagerepo_tui.repository import (
+    Adjustment,
     ExportNames,
     ImageRepository,
     NewMetadata,
@@ -235,7 +236,9 @@ def cmd_download(repo: ImageRepository, args: argparse.Namespace, out: Output) -
     names = ExportNames()  # one batch: same-named images get distinct files
 
     def download(image_id: str) -> None:
-        target = repo.export(image_id, folder, force=args.force, names=names)
+        target = repo.export(
+            image_id, folder, force=args.force, names=names, rendered=args.rendered
+        )
         written.append({"id": image_id, "path": str(target)})
         if not out.as_json:
             out.line(Text.assemble((visible(image_id), "cyan"), "  ", path_text(target)))
@@ -275,6 +278,8 @@ def cmd_edit(repo: ImageRepository, args: argparse.Namespace, out: Output) -> No
         )
         if args.public is not None:
             image = repo.set_public(image_id, args.public)
+        if args.rating is not None or args.favorite is not None or args.rotate:
+            image = repo.adjust(image_id, Adjustment(args.rating, args.favorite, args.rotate or 0))
         edited.append(image.to_json())
         if not out.as_json and count == 1:
             out.out.print(info_table(image, repo.collection_names(image.collections)))

@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from imagerepo_tui.ratings import FAVORITE_MARK, stars
 from imagerepo_tui.records import CollectionInfo, ImageInfo
 from imagerepo_tui.textsafe import visible, visible_lines
 from imagerepo_tui.units import human_size
@@ -162,6 +163,9 @@ def listing_line(image: ImageInfo, *, accounts: bool = False) -> Text:
         line.append(f"  {visibility_marker(image.public):<7}", style=_marker_style(image.public))
     elif image.public:
         line.append(f"  {visibility_marker(True)}", style=_marker_style(True))
+    if image.rating or image.favorite:
+        line.append(f"  {stars(image.rating)}", style="yellow")
+        line.append(FAVORITE_MARK if image.favorite else "", style="red")
     line.append(f"  {visible(image.filename)}", style="bold")
     if image.title:
         line.append(f"  {visible(image.title)}")
@@ -207,6 +211,14 @@ def info_table(image: ImageInfo, collection_names: Iterable[str] = ()) -> Table:
             "public (every user of the library can see it)"
             if image.public
             else "private (only its owner can see it)",
+        ),
+        ("rating", f"{image.rating} {stars(image.rating)}" if image.rating else "unrated"),
+        ("favorite", "yes" if image.favorite else "no"),
+        (
+            "rotation",
+            f"{image.rotation}° clockwise (drawn turned; the original is unchanged)"
+            if image.rotation
+            else "none",
         ),
         ("created", _second(image.created_at)),
         ("updated", _second(image.updated_at)),

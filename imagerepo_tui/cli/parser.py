@@ -15,8 +15,8 @@ class UsageError(Exception):
 
 
 QUERY_HELP = (
-    "search text, e.g. 'sunset tag:beach -tag:work taken:2021-05 size:>2mb sort:-size "
-    "format:heic collection:NAME' (see the README's query language)"
+    "search text, e.g. 'sunset tag:beach -tag:work taken:2021-05 size:>2mb rating:>=4 "
+    "is:favorite format:heic collection:NAME sort:-size' (see the README's query language)"
 )
 
 
@@ -166,6 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder to write into (default: current folder)",
     )
     download.add_argument("--force", action="store_true", help="overwrite existing files")
+    download.add_argument(
+        "--rendered",
+        action="store_true",
+        help="write a copy as the app draws it (EXIF orientation, then the image's "
+        "rotation) instead of the original bytes: in the original's format where Pillow "
+        "writes it (JPEG at quality 95 with its EXIF, PNG, WebP at quality 95, TIFF, "
+        "BMP, GIF and WebP animations frame by frame), else PNG (the name then ends .png)",
+    )
     _json_option(download)
 
     update = command("update", "replace an image's content; id, title and tags stay")
@@ -173,7 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("path", metavar="PATH")
     _json_option(update)
 
-    edit = command("edit", "change images' title, description, tags or custom fields")
+    edit = command(
+        "edit",
+        "change images' title, description, tags, custom fields, rating, favourite or rotation",
+    )
     _targets(edit)
     edit.add_argument("--title")
     edit.add_argument("--description")
@@ -196,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         const=False,
         help="only you can see the images again",
     )
+    _judging_options(edit)
     _json_option(edit)
 
     delete = command("delete", "move images to the trash (restore brings them back)")
@@ -248,6 +260,40 @@ def build_parser() -> argparse.ArgumentParser:
     _server_parser(command("server", "the embedded database: status, uri for other clients, stop"))
     _safekeeping_parsers(command)
     return parser
+
+
+def _judging_options(edit: argparse.ArgumentParser) -> None:
+    edit.add_argument(
+        "--rating",
+        type=int,
+        choices=range(6),
+        metavar="0-5",
+        help="stars from 1 to 5, or 0 for unrated (search: rating:>=4, rating:3, rating:1..3)",
+    )
+    favorite = edit.add_mutually_exclusive_group()
+    favorite.add_argument(
+        "--favorite",
+        dest="favorite",
+        action="store_const",
+        const=True,
+        help="mark the images as favourites (search: is:favorite)",
+    )
+    favorite.add_argument(
+        "--unfavorite",
+        dest="favorite",
+        action="store_const",
+        const=False,
+        help="no longer favourites",
+    )
+    edit.add_argument(
+        "--rotate",
+        type=int,
+        choices=(90, 180, 270),
+        metavar="90|180|270",
+        help="turn clockwise by this many degrees more, on top of the EXIF orientation: "
+        "thumbnails, previews and download --rendered are drawn turned; the original "
+        "bytes, their SHA-256 and a plain download never change",
+    )
 
 
 SAFEKEEPING_NOTE = (

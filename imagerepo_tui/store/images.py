@@ -341,6 +341,18 @@ class ImageStore:
         self.counts.changed(current, updated)
         return updated
 
+    def update_if_unchanged(
+        self, current: Mapping[str, Any], changes: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Change an image its owner has read as ``current``, only if the changed
+        fields still hold what was read (a change derived from them, such as a turn
+        added to the rotation, must not undo another's): None when one changed
+        meanwhile. ``$eq``: a stored value is never read as an operator."""
+        criteria = {"_id": current["_id"], "owner": current["owner"]}
+        criteria.update({key: {"$eq": current.get(key)} for key in changes})
+        with database_errors(self.store):
+            return self._update_and_read(criteria, {"$set": {**changes, "updated_at": utc_now()}})
+
     def delete(self, image_id: ObjectId, *, owner: str) -> dict[str, Any]:
         """Delete ``owner``'s image for good, bytes too (anyone else's is not found)."""
         doc = self.get(image_id)

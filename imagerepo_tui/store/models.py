@@ -89,6 +89,12 @@ class Image(Document):
     owner = StringField(default=UNOWNED, required=False)
     public = BooleanField(default=False, required=True)
     audience = StringField(default=UNOWNED, required=False)
+    # The owner's judgement, and how the image is drawn: stars (0 = unrated), a
+    # favourite, and a clockwise turn on top of the EXIF orientation (the original's
+    # bytes never change). Documents from before them read as 0, False, 0.
+    rating = IntField(default=0, min_value=0, max_value=5)
+    favorite = BooleanField(default=False)
+    rotation = IntField(default=0, choices=(0, 90, 180, 270))
 
     meta = {  # noqa: RUF012 - mongoengine's declaration style
         "collection": IMAGES,
@@ -116,6 +122,10 @@ class Image(Document):
             {"fields": ["trashed", "audience", "format", "seq"]},
             {"fields": ["trashed", "audience", "shape", "seq"]},
             {"fields": ["trashed", "audience", "owner", "seq"]},
+            # rating:3 and is:favorite page by seq under the equality; rating:>=4 is
+            # the one range after the equalities.
+            {"fields": ["trashed", "audience", "rating", "seq"]},
+            {"fields": ["trashed", "audience", "favorite", "seq"]},
             {"fields": ["trashed", "audience", "taken_at"]},
             {"fields": ["trashed", "audience", "created_at"]},
             {"fields": ["trashed", "audience", "deleted_at"]},

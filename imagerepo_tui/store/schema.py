@@ -22,7 +22,7 @@ from imagerepo_tui.store.originals import ensure_gridfs_indexes
 
 SEQ_COUNTER = "image_seq"
 SCHEMA_COUNTER = "schema_version"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def prepare_library(
@@ -64,6 +64,9 @@ def upgrade_documents(images: Documents, on_upgrade: Callable[[], None] | None) 
     Collection._get_collection().update_many(
         {"owner": {"$exists": False}}, {"$set": {"owner": UNOWNED}}
     )
+    # Version 4: no document changes (images without rating/favorite/rotation read
+    # as unrated: see store.filters.DEFAULTS), only two new indexes, which
+    # ``ensure_indexes`` builds next: minutes at 100,000 images, worth the notice.
     for document in (Image, Collection):
         drop_undeclared_indexes(document)
     counters.update_one({"_id": SCHEMA_COUNTER}, {"$set": {"value": SCHEMA_VERSION}}, upsert=True)

@@ -15,7 +15,6 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from imagerepo_tui.errors import PermissionDeniedError
@@ -24,6 +23,7 @@ from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.host import host, repository_or_warn, require_repository
 from imagerepo_tui.tui.paths import parse_pasted_paths
 from imagerepo_tui.tui.reporting import report_errors
+from imagerepo_tui.tui.screens.judging import JudgingScreen
 from imagerepo_tui.tui.screens.modals import ConfirmScreen, EditScreen, ExportScreen
 from imagerepo_tui.tui.screens.organise import Organiser, applies
 from imagerepo_tui.tui.screens.preview import FullPreviewScreen
@@ -60,8 +60,9 @@ class GalleryHeader(Static):
         self.update(header_text(self.size.width, self.accounts))
 
 
-class BrowseScreen(Screen[None]):
-    """Browse the library; every change goes through a modal and a worker."""
+class BrowseScreen(JudgingScreen):
+    """Browse the library; every change goes through a modal and a worker (ratings,
+    favourites and turns: the keys of ``JudgingScreen``)."""
 
     # Keys shared by two bindings (r, u, D) do one thing in the library and another
     # in the trash view: ``check_action`` turns off the one that does not apply.

@@ -44,7 +44,10 @@ if TYPE_CHECKING:
 # Actions that only make sense in one of the two views (their keys do other things).
 TRASH_ONLY = frozenset({"restore", "empty_trash"})
 LIBRARY_ONLY = frozenset(
-    {"upload", "replace", "edit", "delete", "tag", "collect", "uncollect", "collections", "share"}
+    {
+        *("upload", "replace", "edit", "delete", "tag", "collect", "uncollect", "collections"),
+        *("share", "rate", "favorite", "rotate"),
+    }
 )
 # Actions that only mean something in a library with accounts.
 ACCOUNTS_ONLY = frozenset({"share"})

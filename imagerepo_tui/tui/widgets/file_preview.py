@@ -16,7 +16,7 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 from textual_image.widget._base import Image as ImageWidget
 
-from imagerepo_tui import imaging
+from imagerepo_tui import imaging, picture_views
 from imagerepo_tui.files import read_upload_file
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.host import host
@@ -98,7 +98,7 @@ class FilePreview(Vertical):
         image = None
         if tiles:
             columns = 2 if box[1] > box[0] else 3
-            image = imaging.contact_sheet(tiles, box, columns)
+            image = picture_views.contact_sheet(tiles, box, columns)
         self._post(path, image, text)
 
     def _post(self, path: Path, image: PILImage.Image | None, text: str) -> None:

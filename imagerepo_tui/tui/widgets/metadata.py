@@ -8,6 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from imagerepo_tui.ratings import FAVORITE_MARK, stars
 from imagerepo_tui.records import ImageInfo
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.units import human_size
@@ -64,6 +65,19 @@ def _sharing(info: ImageInfo, viewer: str) -> list[tuple[str, Text]]:
     return [("Owner", Text(owner)), ("Visibility", visibility)]
 
 
+def _judgement(info: ImageInfo) -> list[tuple[str, Text]]:
+    """Rating, favourite and rotation (``ratings.py``), each only when set."""
+    rows: list[tuple[str, Text]] = []
+    if info.rating:
+        rows.append(("Rating", Text(f"{stars(info.rating)} ({info.rating} of 5)", style="yellow")))
+    if info.favorite:
+        rows.append(("Favourite", Text(f"{FAVORITE_MARK} yes", style="red")))
+    if info.rotation:
+        turn = f"{info.rotation}° clockwise (drawn turned; the original is unchanged)"
+        rows.append(("Rotation", Text(turn)))
+    return rows
+
+
 def metadata_rows(info: ImageInfo, viewer: str | None = None) -> list[tuple[str, Text]]:
     """The pane's rows; ``viewer`` (the logged-in user's id, None in personal mode)
     adds who owns the image and who can see it."""
@@ -75,6 +89,7 @@ def metadata_rows(info: ImageInfo, viewer: str | None = None) -> list[tuple[str,
         ("Description", _value(info.description or "—")),
         ("Tags", _value(", ".join(info.tags[:MAX_VALUE_CHARS]) or "—")),
         *(_sharing(info, viewer) if viewer is not None else ()),
+        *_judgement(info),
         ("Format", _value(f"{info.format} ({info.mime}){frames}")),
         ("Size", _value(f"{human_size(info.size)} ({info.size:,} bytes)")),
         ("Dimensions", _value(f"{info.width} × {info.height}")),

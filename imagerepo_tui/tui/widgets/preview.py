@@ -162,7 +162,7 @@ class PreviewPane(Widget):
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def _load(self, info: ImageInfo, box: tuple[int, int], repository: Any) -> None:
         """Thumbnail first (instant), then the original shrunk to the pane."""
-        key = (info.id, info.sha256, box)
+        key = (info.id, info.sha256, info.rotation, box)
         cached = CACHE.get(key)
         if cached is not None:
             self._post(info, cached, "full")
@@ -175,7 +175,7 @@ class PreviewPane(Widget):
             _, data = repository.original_bytes(info.id)
             if worker.is_cancelled:
                 return
-            image = imaging.render_preview(data, box)
+            image = imaging.render_preview(data, box, info.rotation)
             image.load()
             if box[0] <= MAX_BOX[0] and box[1] <= MAX_BOX[1]:  # not a zoomed render
                 CACHE.put(key, image)
@@ -195,7 +195,8 @@ class PreviewPane(Widget):
         if not thumbnail or get_current_worker().is_cancelled:
             return
         try:
-            image = imaging.render_preview(thumbnail, box)
+            # Stored upright (EXIF orientation applied); turned as the image is.
+            image = imaging.render_preview(thumbnail, box, info.rotation)
         except ImageRepoError:  # garbage in the thumbnail field: try the original
             return
         self._post(info, image, "thumbnail")
@@ -214,7 +215,11 @@ class PreviewPane(Widget):
 
     def _is_current(self, info: ImageInfo) -> bool:
         wanted = self._wanted
-        return wanted is not None and wanted.id == info.id and wanted.sha256 == info.sha256
+        return wanted is not None and (wanted.id, wanted.sha256, wanted.rotation) == (
+            info.id,
+            info.sha256,
+            info.rotation,
+        )
 
     def _apply(self, info: ImageInfo, image: PILImage.Image, stage: str) -> None:
         if not self._is_current(info):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from rich.style import Style
 from rich.text import Text
 
+from imagerepo_tui.ratings import FAVORITE_MARK, stars
 from imagerepo_tui.records import ImageInfo, Page
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.units import human_size
@@ -113,6 +114,11 @@ DAMAGED_MARK = "⚠"
 DAMAGED_STYLE = Style(color="red", bold=True)
 
 
+# A favourite and a rating lead the name: ♥ ★★★ Harbour (nothing for unrated ones).
+FAVORITE_STYLE = Style(color="red", bold=True)
+STARS_STYLE = Style(color="yellow")
+
+
 def _head(text: str, width: int) -> str:
     """Enough of ``text`` to fill ``width`` cells (and an ellipsis after them)."""
     return text[: width + 1]
@@ -143,6 +149,10 @@ def format_row(info: ImageInfo, width: int, dim: Style, viewer: str | None = Non
     name = Text(no_wrap=True)
     if info.damaged:
         name.append(f"{DAMAGED_MARK} ", style=DAMAGED_STYLE)
+    if info.favorite:
+        name.append(f"{FAVORITE_MARK} ", style=FAVORITE_STYLE)
+    if info.rating:
+        name.append(f"{stars(info.rating)} ", style=STARS_STYLE)
     if owner and not owner_width:
         name.append(f"{owner}: ", style="italic")
     # Cut before escaping: a megabyte title (another client wrote it) would be

@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 from textual import work
 from textual.worker import get_current_worker
 
-from imagerepo_tui import imaging
+from imagerepo_tui import picture_views
 from imagerepo_tui.records import ImageInfo
 from imagerepo_tui.tui.widgets.preview import PreviewPane
 
@@ -69,7 +69,9 @@ class ZoomPane(PreviewPane):
     def pan(self, dx: int, dy: int) -> None:
         if self._source is None or not self.zoomed:
             return
-        fraction_x, fraction_y = imaging.zoom_window(self._source.size, self.view_box(), self.zoom)
+        fraction_x, fraction_y = picture_views.zoom_window(
+            self._source.size, self.view_box(), self.zoom
+        )
         x = self.centre[0] + dx * PAN_STEP * fraction_x
         y = self.centre[1] + dy * PAN_STEP * fraction_y
         self.centre = (
@@ -104,7 +106,7 @@ class ZoomPane(PreviewPane):
         centre: tuple[float, float],
         view: int,
     ) -> None:
-        part = imaging.zoomed_view(image, box, zoom, centre)
+        part = picture_views.zoomed_view(image, box, zoom, centre)
         if get_current_worker().is_cancelled:
             return
         with contextlib.suppress(RuntimeError):  # the app is closing
