@@ -268,7 +268,8 @@ class TileGrid:
             # Cut before escaping, as the list does: a title may be a megabyte long.
             name = info.title or info.filename or f"(no name) {info.id}"
             text.append(visible(name[: width + 1]))
-        text.truncate(width, overflow="ellipsis", pad=True)
+        text.truncate(width, overflow="ellipsis")
+        text.align("center", width)  # under the picture, which is centred too
         pad = Segment(" " * PAD_X, style)
         shown = Segment.apply_style(text.render(gallery.app.console, end=""), style)
         return [pad, *shown, pad]
