@@ -227,3 +227,25 @@ def test_tile_sizes_and_reflow_on_resize(settings: Settings, repo: ImageReposito
         assert len(gallery.grid.cache) >= 20
 
     run_app_test(settings, body, repo)
+
+
+def test_hostile_title_and_a_garbage_thumbnail_in_a_tile(
+    settings: Settings, repo: ImageRepository, raw_db: Any, tmp_path: Path
+):
+    """Another client may write any title and any thumbnail bytes: the title shows
+    literally (escaped), the tile says it has no preview and the app goes on."""
+    first, second = upload_samples(repo, tmp_path / "in", 2)
+    repo.edit(second.id, title="\u202e[@click=app.quit]x[/]")
+    doc = raw_db.images.find_one({"sha256": first.sha256})
+    raw_db.images.update_one({"_id": doc["_id"]}, {"$set": {"thumbnail": b"not an image"}})
+
+    async def body(pilot: Pilot[Any], app: ImageRepoApp) -> None:
+        gallery = await ready(pilot, 2)
+        lines = "\n".join(await grid_drawn(pilot, gallery))
+        assert "\\u202e[@click=app.q…" in lines  # cut to the tile's width, escaped
+        assert "no preview" in lines  # the garbage thumbnail's tile
+        await pilot.click(gallery, offset=(3, 8))
+        await settle(pilot)
+        assert app.is_running
+
+    run_app_test(settings, body, repo)

@@ -26,7 +26,7 @@ from textual.strip import Strip
 from textual.worker import get_current_worker
 
 from imagerepo_tui import imaging
-from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
+from imagerepo_tui.errors import DatabaseUnavailableError
 from imagerepo_tui.records import ImageInfo
 from imagerepo_tui.remembered import Remembered
 from imagerepo_tui.textsafe import visible
@@ -318,23 +318,26 @@ class TileGrid:
     ) -> None:
         """Fetch, decode and draw each stored thumbnail; a newer request cancels this
         one between tiles. Never the originals: a tile without a thumbnail says so."""
+        try:
+            self._draw_each(infos, (picture[0], picture[1] * 2), size, repository)
+        finally:
+            if self._pending is keys:  # not replaced by a newer request meanwhile
+                self._pending = set()  # what was not drawn may be asked for again
+
+    def _draw_each(
+        self, infos: Sequence[ImageInfo], box: tuple[int, int], size: int, repository: Any
+    ) -> None:
         worker = get_current_worker()
-        box = (picture[0], picture[1] * 2)
         for info in infos:
             if worker.is_cancelled:
                 return
-            key = (info.id, info.sha256, size)
             try:
                 data = repository.thumbnail(info.id)
                 lines = half_blocks(imaging.render_preview(data, box)) if data else NO_PICTURE
             except DatabaseUnavailableError:
-                return  # the list says so; the tiles are drawn again on reconnecting
-            except ImageRepoError:
+                return  # the list says so; the tiles are asked for again on reconnecting
+            except Exception:  # ImageRepoError or worse: a tile never takes the app down
                 lines = NO_PICTURE
-            except Exception:  # a tile must never take the app down
-                lines = NO_PICTURE
-            self.cache.put(key, lines)
+            self.cache.put((info.id, info.sha256, size), lines)
             with contextlib.suppress(RuntimeError):  # the app is closing
                 self.gallery.post_message(TilesReady())
-        if self._pending is keys:  # not replaced by a newer request meanwhile
-            self._pending = set()
