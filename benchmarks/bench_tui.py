@@ -9,7 +9,11 @@
 - one gallery page (200 rows) through the repository vs the best hand-written
   pymongo query for the same rows, newest page and a deep one;
 - preview latency of 12-megapixel JPEGs, first view and from the cache;
-- peak RSS of the app process while browsing.
+- peak RSS of the app process while browsing;
+- the same browsing in the grid view (``v``): the first grid painted with every
+  tile's picture, and key→repaint for l, j and PgDn counted to the first frame in
+  which the moved cursor's row is loaded AND every tile on screen has its picture;
+  with the list's figures beside them from the same run.
 
 Frames are counted when Textual hands a composed update to its driver
 (``App._display``); headless, so no terminal write is timed. Children are fresh
@@ -17,7 +21,7 @@ processes so imports, caches and memory are those of a real start. The library i
 made once by ``benchmarks.library`` and kept under benchmarks/.data, like
 ``bench_search``'s.
 
-    python -m benchmarks.bench_tui [--count 10000] [--runs 7]
+    python -m benchmarks.bench_tui [--count 10000] [--runs 7] [--browse-only]
 """
 
 from __future__ import annotations
@@ -64,20 +68,35 @@ async def _wait(predicate: Callable[[], object], timeout: float = 30) -> None:
         await asyncio.sleep(0.001)
 
 
-def _child_browse(data_dir: str, out: Path, presses: dict[str, int]) -> None:
-    """Scroll the library with j and PgDn; per key, the time to the first frame that
-    shows the cursor moved onto a loaded row. Then the peak RSS of this process."""
+def _tiles_drawn(gallery: Any) -> bool:
+    """Every tile on screen has its picture (always true in the list view)."""
+    grid = gallery.grid
+    if not grid.on:
+        return True
+    for item in grid.items(int(gallery.scroll_y), gallery.size.height):
+        info = gallery.rows.get(item) if item < gallery.rows.total else None
+        if item < gallery.rows.total and (info is None or grid.cache.get(grid._key(info)) is None):
+            return False
+    return True
+
+
+def _child_browse(data_dir: str, out: Path, presses: dict[str, int], grid: bool = False) -> None:
+    """Scroll the library with j and PgDn (in the grid also l); per key, the time to the
+    first frame that shows the cursor moved onto a loaded row (in the grid: with every
+    tile on screen drawn). Then the peak RSS of this process."""
     from imagerepo_tui.tui.app import ImageRepoApp, make_app
     from imagerepo_tui.tui.widgets.gallery import Gallery
 
-    frames: list[tuple[float, int, bool]] = []
+    # The view is remembered: keep the benchmark's choice out of the user's state file.
+    os.environ["IMAGEREPO_STATE"] = str(out.parent / "state.json")
+    frames: list[tuple[float, int, bool, bool]] = []
 
     def on_frame(app: Any) -> None:
         galleries = app.screen.query(Gallery)
         if galleries:
             gallery = galleries.first()
-            loaded = gallery.rows.get(gallery.cursor) is not None
-            frames.append((time.perf_counter(), gallery.cursor, loaded))
+            loaded = gallery.rows.get(gallery.cursor) is not None and _tiles_drawn(gallery)
+            frames.append((time.perf_counter(), gallery.cursor, loaded, gallery.grid.on))
 
     hook_display(ImageRepoApp, on_frame)
 
@@ -87,6 +106,15 @@ def _child_browse(data_dir: str, out: Path, presses: dict[str, int]) -> None:
         async with app.run_test(size=SIZE) as pilot:
             gallery = app.screen.query_one(Gallery)
             await _wait(lambda: gallery.loaded_once and gallery.rows.get(0) is not None)
+            if grid:
+                seen = len(frames)
+                started = time.perf_counter()
+                await pilot.press("v")
+                # A frame of the grid (not one of the list painted before v acted)
+                # with every tile's picture.
+                await _wait(lambda: any(f[2] and f[3] for f in frames[seen:]), 60)
+                painted = next(f for f in frames[seen:] if f[2] and f[3])
+                results["first_grid"] = painted[0] - started
             first_page = time.perf_counter()
             # The count follows the first page (it reads every image): how long the
             # status line waits for it, and End, which needs it, after it.
@@ -288,6 +316,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=7, help="spawns per start-up figure")
+    parser.add_argument(
+        "--browse-only",
+        action="store_true",
+        help="only scroll the library, in the list and in the grid (no start-up or previews)",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -295,6 +328,8 @@ def main() -> None:
         mode, *rest = args.child
         if mode == "browse":
             _child_browse(rest[0], args.out, {"j": 150, "pagedown": 40})
+        elif mode == "grid":
+            _child_browse(rest[0], args.out, {"l": 60, "j": 60, "pagedown": 40}, grid=True)
         elif mode == "preview":
             _child_preview(rest[0], args.out)
         return
@@ -313,6 +348,10 @@ def main() -> None:
         flush=True,
     )
 
+    if args.browse_only:
+        repo.close()
+        _browse_table(library)
+        return
     _spawn("minimal")  # warm-up: file caches, bytecode; not timed
     _spawn("page", library)
     start: dict[str, list[float]] = {"minimal": [], "frame": [], "page": []}
@@ -410,6 +449,29 @@ def main() -> None:
         "\nratio: first frame and first page against the minimal app's first frame; "
         "pages against the fastest hand-written pymongo query for the same rows"
     )
+
+
+def _browse_table(library: str) -> None:
+    """Scrolling in the list and in the grid, one child each, from the same run."""
+    _, browse = _spawn("browse", library, timeout=900)
+    _, grid = _spawn("grid", library, timeout=900)
+    print(f"{'measure':<34}  {'list':>26}  {'grid':>26}")
+
+    def figures(values: list[float] | None) -> str:
+        if not values:
+            return "—"
+        return f"{statistics.median(values) * 1e3:.1f} / p95 {_p95(values) * 1e3:.1f} ms"
+
+    print(f"{'first grid painted, every tile':<34}  {'':>26}  {grid['first_grid'] * 1e3:>23.0f} ms")
+    for key in ("l", "j", "pagedown"):
+        label = f"key→repaint {key} (median / p95)"
+        print(f"{label:<34}  {figures(browse.get(key)):>26}  {figures(grid.get(key)):>26}")
+    for name, data in (("list", browse), ("grid", grid)):
+        late = ", ".join(f"{k} {data.get(f'{k}_blank', 0)}" for k in ("l", "j", "pagedown"))
+        print(f"  {name}: keys whose first moved frame was not yet complete: {late}")
+    rss = f"{browse['peak_rss_mb']:.0f} MB", f"{grid['peak_rss_mb']:.0f} MB"
+    print(f"{'peak RSS':<34}  {rss[0]:>26}  {rss[1]:>26}")
+    print("grid goal: PgDn p95 ≤ 300 ms with every tile drawn; peak RSS < 250 MB")
 
 
 if __name__ == "__main__":

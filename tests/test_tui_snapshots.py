@@ -35,6 +35,7 @@ from imagerepo_tui.tui.app import ImageRepoApp, make_app
 from imagerepo_tui.tui.screens.modals import ConfirmScreen
 from imagerepo_tui.tui.screens.preview import FullPreviewScreen
 from imagerepo_tui.tui.screens.upload import ImageTree, UploadPickerScreen
+from imagerepo_tui.tui.widgets.gallery import Gallery
 from imagerepo_tui.tui.widgets.preview import PreviewPane
 from tests.tui_support import ready, settle, wait_for
 
@@ -179,5 +180,18 @@ def test_upload_picker(
         await wait_for(pilot, lambda: preview.image is not None)
         await settle(pilot)
         _replace_text(pilot, str(folder), "~/pictures")
+
+    assert snap_compare(_app(settings, library), terminal_size=SIZE, run_before=steps)
+
+
+def test_grid_view(snap_compare: Any, settings: Settings, library: ImageRepository):
+    """The gallery as tiles (v), the second one highlighted and the first marked."""
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        await _browse(pilot)
+        await pilot.press("k", "v", "space")
+        gallery = pilot.app.screen.query_one(Gallery)
+        await wait_for(pilot, lambda: len(gallery.grid.cache) == len(PICTURES))
+        await _preview_ready(pilot)
 
     assert snap_compare(_app(settings, library), terminal_size=SIZE, run_before=steps)

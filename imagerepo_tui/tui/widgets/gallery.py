@@ -27,6 +27,7 @@ from imagerepo_tui.records import PAGE_SIZE, ImageInfo, Page
 from imagerepo_tui.tui.host import host
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.selection import Marks
+from imagerepo_tui.tui.widgets.grid import TileGrid, TilesReady
 from imagerepo_tui.tui.widgets.rows import Rows, format_row
 
 if TYPE_CHECKING:
@@ -44,18 +45,24 @@ class Gallery(ScrollView, can_focus=True):
     """Keyboard-driven list of images; posts ``Highlighted`` as the cursor moves."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "cursor(1)", "Down", id="gallery.down", show=False),
-        Binding("k,up", "cursor(-1)", "Up", id="gallery.up", show=False),
+        Binding("j,down", "vertical(1)", "Down", id="gallery.down", show=False),
+        Binding("k,up", "vertical(-1)", "Up", id="gallery.up", show=False),
+        Binding("l,right", "cursor(1)", "Right", id="gallery.right", show=False),
+        Binding("h,left", "cursor(-1)", "Left", id="gallery.left", show=False),
         Binding("pagedown", "page(1)", "Page down", id="gallery.page_down", show=False),
         Binding("pageup", "page(-1)", "Page up", id="gallery.page_up", show=False),
         Binding("home,g", "first", "First", id="gallery.first", show=False),
         Binding("end,G", "last", "Last", id="gallery.last", show=False),
+        Binding("v", "toggle_grid", "Grid / list", id="gallery.view"),
+        Binding("z", "tile_size(1)", "Larger tiles", id="gallery.larger", show=False),
+        Binding("Z", "tile_size(-1)", "Smaller tiles", id="gallery.smaller", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "gallery--cursor",
         "gallery--loading",
         "gallery--dim",
         "gallery--mark",
+        "gallery--placeholder",
     }
     DEFAULT_CSS = """
     Gallery { scrollbar-gutter: stable; overflow-x: hidden; }
@@ -64,6 +71,7 @@ class Gallery(ScrollView, can_focus=True):
     Gallery > .gallery--loading { color: $text-muted; }
     Gallery > .gallery--dim { color: $text-muted; }
     Gallery > .gallery--mark { color: $success; text-style: bold; }
+    Gallery > .gallery--placeholder { background: $panel; color: $text-muted; }
     """
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -102,6 +110,8 @@ class Gallery(ScrollView, can_focus=True):
         self.stale = False
         # The logged-in user's id in a library with accounts (rows show owners).
         self.viewer: str | None = None
+        # The grid view (``v``): the same rows, cursor and marks drawn as tiles.
+        self.grid = TileGrid(self)
 
     # -- data -------------------------------------------------------------------------
 
@@ -139,8 +149,19 @@ class Gallery(ScrollView, can_focus=True):
         return self.rows.get(self.cursor)
 
     def _resize(self) -> None:
-        self.virtual_size = Size(self.scrollable_content_region.width, self.rows.total)
+        total = self.rows.total
+        lines = self.grid.lines(total) if self.grid.on else total
+        self.virtual_size = Size(self.scrollable_content_region.width, lines)
         self.refresh()
+
+    def _on_screen(self) -> range:
+        """The rows (images) the screen shows, in either view."""
+        top, height = int(self.scroll_y), self.size.height
+        return self.grid.items(top, height) if self.grid.on else range(top, top + height)
+
+    def _span(self, row: int) -> tuple[int, int]:
+        """The first screen line of ``row`` and how many lines it takes."""
+        return self.grid.span(row) if self.grid.on else (row, 1)
 
     @work(thread=True, group="gallery", exit_on_error=False)
     def _load(self, generation: int, which: str, cursor: Any, query: Any, trash: bool) -> None:
@@ -212,11 +233,13 @@ class Gallery(ScrollView, can_focus=True):
     def _request_rows(self) -> None:
         """Fetch the page the cursor, the screen or the rows ahead need next, one at a
         time."""
+        self.grid.want()
         if self._loading or self.repository is None or self.rows.complete:
             self._announce()
             return
-        top = int(self.scroll_y)
-        bottom = min(self.rows.total, top + self.size.height + LOOKAHEAD)
+        screen = self._on_screen()
+        top = screen.start
+        bottom = min(self.rows.total, screen.stop + LOOKAHEAD)
         # The cursor, the screen and the rows below it, then those above (End starts
         # the tail chain; whichever chain is nearer a missing row fetches it).
         wanted = chain(
@@ -276,20 +299,57 @@ class Gallery(ScrollView, can_focus=True):
     # -- cursor -----------------------------------------------------------------------
 
     def watch_cursor(self, row: int) -> None:
-        height = max(1, self.size.height)
-        if row < self.scroll_y:
-            self.scroll_to(y=row, animate=False, immediate=True)
-        elif row >= self.scroll_y + height:
-            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+        self._show_cursor()
         self.refresh()
         self._request_rows()
+
+    def _show_cursor(self) -> None:
+        """Scroll just enough for the cursor's row (or tile) to show."""
+        height = max(1, self.size.height)
+        top, lines = self._span(self.cursor)
+        if top < self.scroll_y:
+            self.scroll_to(y=top, animate=False, immediate=True)
+        elif top + lines > self.scroll_y + height:
+            self.scroll_to(y=max(top, top + lines - height), animate=False, immediate=True)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         self._request_rows()
 
     def on_resize(self) -> None:
+        self._resize()  # the grid reflows: as many tiles a row as the width holds
+        self.call_after_refresh(self._show_cursor)  # once the new height is laid out
+        self._request_rows()
+
+    def on_tiles_ready(self, _: TilesReady) -> None:
+        self.refresh()
+
+    # -- the grid view ----------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("cursor", "tile_size"):
+            return self.grid.on  # left/right and z/Z mean something in the grid only
+        return True
+
+    def on_mount(self) -> None:
+        if self.grid.on:  # remembered from the last run
+            self._redraw_view()
+
+    def action_toggle_grid(self) -> None:
+        """Switch between the list and the grid; the cursor stays on its image."""
+        self.grid.toggle()
+        self._redraw_view()
+
+    def action_tile_size(self, step: int) -> None:
+        if self.grid.resize_tiles(step):
+            self._redraw_view()
+
+    def _redraw_view(self) -> None:
+        if self.parent is not None:  # the list's column titles mean nothing over tiles
+            self.parent.set_class(self.grid.on, "grid-view")
+        self.refresh_bindings()
         self._resize()
+        self._show_cursor()
         self._request_rows()
 
     def _move_to(self, row: int) -> None:
@@ -297,10 +357,20 @@ class Gallery(ScrollView, can_focus=True):
         self.cursor = max(0, min(row, self.rows.total - 1))
 
     def action_cursor(self, delta: int) -> None:
+        """The next (previous) image: the row below, or in the grid the tile beside."""
         self._move_to(self.cursor + delta)
 
+    def action_vertical(self, delta: int) -> None:
+        """The row below (above); in the grid, the tile below (above)."""
+        if self.grid.on:
+            self._move_to(self.grid.vertical(self.cursor, delta, self.rows.total))
+        else:
+            self._move_to(self.cursor + delta)
+
     def action_page(self, direction: int) -> None:
-        self._move_to(self.cursor + direction * max(1, self.size.height - 1))
+        height = self.size.height
+        step = self.grid.page_step(height) if self.grid.on else max(1, height - 1)
+        self._move_to(self.cursor + direction * step)
 
     def action_first(self) -> None:
         self._move_to(0)
@@ -318,6 +388,8 @@ class Gallery(ScrollView, can_focus=True):
     # -- drawing ----------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
+        if self.grid.on and self.rows.total:
+            return self.grid.render_line(y)
         row = int(self.scroll_y) + y
         width = self.scrollable_content_region.width
         if row >= self.rows.total:
