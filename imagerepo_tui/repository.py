@@ -330,6 +330,10 @@ class ImageRepository:
     def thumbnail(self, image_id: str) -> bytes:
         return self._images.thumbnail(self.resolve_id(image_id))
 
+    def thumbnails(self, image_ids: Sequence[str]) -> dict[str, bytes]:
+        """Stored thumbnails of the images the user may see among these ids, one read."""
+        return self._images.thumbnails(image_ids, self._audiences())
+
     # -- uploading ------------------------------------------------------------------------
 
     def _prepare(self, entry: FileEntry) -> PreparedUpload:

@@ -406,3 +406,12 @@ def test_handing_over_keeps_back_only_what_the_heir_already_holds(
         assert copy.id not in set(repo.iter_ids())
     with session(settings, "bob") as repo:
         assert set(repo.iter_ids()) == {copy.id, shared["public"], shared_copy.id}
+
+
+def test_thumbnails_in_one_read_show_only_what_the_user_may_see(
+    settings: Settings, shared: dict[str, str]
+) -> None:
+    with session(settings, "bob") as repo:
+        found = repo.thumbnails([shared["private"], shared["public"], shared["bob"], "nonsense"])
+    assert set(found) == {shared["public"], shared["bob"]}  # never alice's private one
+    assert all(len(data) > 100 for data in found.values())

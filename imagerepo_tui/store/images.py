@@ -101,6 +101,19 @@ class ImageStore:
         # there is no thumbnail, and the preview falls back to the original.
         return bytes(thumbnail) if isinstance(thumbnail, bytes) else b""
 
+    def thumbnails(self, hex_ids: Sequence[str], audiences: Sequence[str]) -> dict[str, bytes]:
+        """The stored thumbnails of these images that ``audiences`` may see, by id, in
+        one read (a screen of grid tiles). Only ``_id`` is filtered on, which every
+        server answers from its index; who may see each is checked on what comes back."""
+        ids = [ObjectId(hex_id) for hex_id in hex_ids if ObjectId.is_valid(hex_id)]
+        with database_errors(self.store):
+            docs = list(self.images.find({"_id": {"$in": ids}}, {"thumbnail": 1, "audience": 1}))
+        return {
+            str(doc["_id"]): bytes(doc["thumbnail"])
+            for doc in docs
+            if doc.get("audience") in audiences and isinstance(doc.get("thumbnail"), bytes)
+        }
+
     def ping(self) -> None:
         with database_errors(self.store):
             self.store.client.admin.command("ping")

@@ -48,6 +48,8 @@ MARGIN_ROWS = 1
 CACHE_SIZE = 300
 
 Lines = list[list[Segment]]
+# Thumbnails fetched per round trip: about a screen row or two of tiles.
+FETCH_BATCH = 12
 NO_PICTURE: Lines = []  # the thumbnail was missing or did not decode
 
 
@@ -327,17 +329,30 @@ class TileGrid:
     def _draw_each(
         self, infos: Sequence[ImageInfo], box: tuple[int, int], size: int, repository: Any
     ) -> None:
+        """A round trip per batch of tiles, not per tile: the screen's first batch is
+        shown while the next is fetched."""
         worker = get_current_worker()
-        for info in infos:
-            if worker.is_cancelled:
-                return
+        for start in range(0, len(infos), FETCH_BATCH):
+            batch = infos[start : start + FETCH_BATCH]
             try:
-                data = repository.thumbnail(info.id)
-                lines = half_blocks(imaging.render_preview(data, box)) if data else NO_PICTURE
+                found = repository.thumbnails([info.id for info in batch])
             except DatabaseUnavailableError:
                 return  # the list says so; the tiles are asked for again on reconnecting
             except Exception:  # ImageRepoError or worse: a tile never takes the app down
-                lines = NO_PICTURE
-            self.cache.put((info.id, info.sha256, size), lines)
+                found = {}
+            for info in batch:
+                if worker.is_cancelled:
+                    return
+                self.cache.put((info.id, info.sha256, size), _tile(found.get(info.id), box))
             with contextlib.suppress(RuntimeError):  # the app is closing
                 self.gallery.post_message(TilesReady())
+
+
+def _tile(data: bytes | None, box: tuple[int, int]) -> Lines:
+    """A stored thumbnail as half-block lines; missing or undecodable: no picture."""
+    if not data:
+        return NO_PICTURE
+    try:
+        return half_blocks(imaging.render_preview(data, box))
+    except Exception:  # ImageRepoError or worse: a tile never takes the app down
+        return NO_PICTURE
