@@ -13,6 +13,9 @@ terminal=$1 data_dir=$2 prefix=$3
 shift 3
 app=${IMAGEREPO_APP:-imagerepo-tui}
 display=:${DISPLAY_NUMBER:-42}
+# A fresh state file: the shots start from the default view, whatever was last used.
+IMAGEREPO_STATE=$(mktemp -d)/state.json
+export IMAGEREPO_STATE
 
 Xvfb "$display" -screen 0 1400x900x24 >/dev/null 2>&1 &
 xvfb=$!
@@ -23,11 +26,12 @@ sleep 2
 case $terminal in
 xterm)
     # vt340 with 256 colour registers is xterm's Sixel mode; allowSendEvents lets
-    # xdotool type into it.
+    # xdotool type into it. xterm clears COLORTERM, which tells Textual it may send
+    # 24-bit colour: set again for the app.
     xterm -ti vt340 -tn xterm-256color -geometry 140x42+0+0 -fa 'DejaVu Sans Mono' -fs 10 \
         -xrm 'XTerm*decTerminalID: vt340' -xrm 'XTerm*numColorRegisters: 256' \
-        -xrm 'XTerm*allowSendEvents: true' \
-        -e "$app" --data-dir "$data_dir" &
+        -xrm 'XTerm*allowSendEvents: true' -xrm 'XTerm*directColor: true' \
+        -e env COLORTERM=truecolor "$app" --data-dir "$data_dir" &
     ;;
 kitty)
     # No GPU here: Mesa's software OpenGL.
