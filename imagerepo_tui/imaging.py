@@ -80,6 +80,8 @@ class ImageFacts:
     taken_at: datetime | None = None
     thumbnail: bytes = b""
     thumbnail_mime: str = "image/webp"
+    # 64-bit perceptual hash (``perceptual_hash``) as 16 hex digits.
+    phash: str = ""
 
 
 def sha256_hex(data: bytes) -> str:
@@ -253,11 +255,77 @@ def _shrink(image: Image.Image, box: tuple[int, int]) -> Image.Image:
     return upright
 
 
-def make_thumbnail(image: Image.Image, box: tuple[int, int] = THUMBNAIL_BOX) -> bytes:
-    small = _shrink(image, box)
+def _encode_thumbnail(small: Image.Image) -> bytes:
     out = io.BytesIO()
     small.save(out, format="WEBP", quality=80, method=3)
     return out.getvalue()
+
+
+# -- perceptual hashes ------------------------------------------------------------------
+#
+# Computed here with Pillow and numpy rather than with the ``imagehash`` library: its
+# pHash is these dozen lines (grey 32x32, a 2-D DCT, the 8x8 lowest frequencies against
+# their median), but it pulls in scipy (for the DCT, ~40 MB) and PyWavelets, while
+# numpy is already installed with the embedded server (SecantusDB -> shapely) and a
+# 32-point DCT is one small matrix product. pHash rather than dHash: measured on real
+# photos, unrelated images stay much further apart (see tests/test_duplicates.py).
+PHASH_BITS = 64
+_PHASH_SIDE = 32
+_PHASH_LOW = 8
+
+
+def _dct_rows() -> Any:
+    """The first 8 rows of the 32-point DCT-II matrix (unscaled: only the order of
+    the coefficients against their median matters)."""
+    import numpy as np  # on first use: the TUI's first frame does not wait for it
+
+    k = np.arange(_PHASH_LOW)[:, None]
+    n = np.arange(_PHASH_SIDE)[None, :]
+    return np.cos(np.pi * (2 * n + 1) * k / (2 * _PHASH_SIDE))
+
+
+def perceptual_hash(image: Image.Image) -> str:
+    """A 64-bit pHash of a decoded image as 16 hex digits: close (a few bits apart)
+    for resized or re-encoded copies of one picture, about 32 bits apart for unrelated
+    ones. Feed it the upright picture (``_shrink``'s output at upload, or the stored
+    thumbnail): the same picture turned is another picture to it."""
+    import numpy as np
+
+    grey = image.convert("L").resize((_PHASH_SIDE, _PHASH_SIDE), Image.Resampling.LANCZOS)
+    pixels = np.asarray(grey, dtype=np.float64)
+    rows = _dct_rows()
+    low = rows @ pixels @ rows.T
+    bits = (low > np.median(low)).flatten()
+    value = 0
+    for bit in bits:
+        value = (value << 1) | int(bit)
+    return f"{value:016x}"
+
+
+def thumbnail_hash(thumbnail: bytes) -> str:
+    """The perceptual hash of a stored thumbnail (what the backfill of images stored
+    before hashes existed reads instead of their originals)."""
+    with _decoder_messages():
+        try:
+            with Image.open(io.BytesIO(thumbnail), formats=["WEBP", "JPEG", "PNG"]) as image:
+                image.load()
+                return perceptual_hash(image)
+        except Exception as error:  # a damaged stored thumbnail is one skipped image
+            raise InvalidImageError(_decode_failure(error)) from None
+
+
+def original_hash(data: bytes, *, max_pixels: int) -> str:
+    """The perceptual hash of stored original bytes, drawn as an upload draws them."""
+    with _decoder_messages():
+        try:
+            image = _open(data)
+            _check_pixels(image, max_pixels)
+            with _native_output(image, []):
+                return perceptual_hash(_shrink(image, THUMBNAIL_BOX))
+        except InvalidImageError:
+            raise
+        except Exception as error:
+            raise InvalidImageError(_decode_failure(error)) from None
 
 
 # -- what decoders say --------------------------------------------------------------------
@@ -330,7 +398,10 @@ def _inspect(data: bytes, max_pixels: int, messages: list[str]) -> ImageFacts:
         try:
             with _native_output(image, native):
                 frames = _decode_all_frames(image, max_pixels)
-                thumbnail = make_thumbnail(image)
+                # The hash comes from the thumbnail's picture: no second decode.
+                small = _shrink(image, THUMBNAIL_BOX)
+                thumbnail = _encode_thumbnail(small)
+                phash = perceptual_hash(small)
         finally:
             # What the C decoder printed explains a failure best: first, errors first.
             messages[:0] = sorted(native, key=_is_native_warning)
@@ -354,6 +425,7 @@ def _inspect(data: bytes, max_pixels: int, messages: list[str]) -> ImageFacts:
         exif=exif,
         taken_at=taken_at,
         thumbnail=thumbnail,
+        phash=phash,
     )
 
 

@@ -7,6 +7,7 @@
     width:>1000  height:<=800  size:<2mb  frames:>1  orientation:portrait
     meta.key:value  meta.rating:>=4
     owner:NAME  is:public  is:private   (whose images, and which are shared)
+    similar:ID              images that look like that one (near-duplicates)
     sort:name|added|taken|size   (prefix "-" for descending: sort:-size)
 
 Everything a user types is matched literally: values become equality tests, literal
@@ -58,6 +59,7 @@ TEXT_FIELDS = (
     "orientation",
     "owner",
     "is",
+    "similar",
     "sort",
 )
 VISIBILITIES = ("public", "private")
@@ -430,7 +432,10 @@ def _words_condition(value: str) -> Term | None:
 
 
 def _condition(
-    token: _Token, collection_id: Callable[[str], Any], owner_id: Callable[[str], Any]
+    token: _Token,
+    collection_id: Callable[[str], Any],
+    owner_id: Callable[[str], Any],
+    similar: Callable[[str], Term],
 ) -> Term | None:
     key, value = token.key, token.value
     if key is None:
@@ -448,6 +453,11 @@ def _condition(
         return _lookup(token, "collections", collection_id)
     if key == "owner":
         return _lookup(token, "owner", owner_id)
+    if key == "similar":
+        try:
+            return similar(value)
+        except ImageRepoError as error:
+            raise QueryError(str(error), token.column) from None
     if key == "orientation":
         return _orientation_condition(token)
     if key in DATE_FIELDS:
@@ -464,10 +474,12 @@ def parse_query(
     text: str,
     collection_id: Callable[[str], Any] = lambda name: name,
     owner_id: Callable[[str], Any] = lambda name: name,
+    similar: Callable[[str], Term] = lambda image_id: OneOf("_id", ()),
 ) -> Query:
     """Parse search text. ``collection_id(name)`` and ``owner_id(name)`` map a
     collection's or a user's name to what the ``collections`` or ``owner`` field
-    holds (they raise if there is no such collection or user)."""
+    holds (they raise if there is no such collection or user); ``similar(id)`` is
+    the term of ``similar:ID`` (the ids of the images near that one)."""
     terms: list[Term] = []
     sort = Sort()
     for token in tokenize(text):
@@ -477,7 +489,7 @@ def parse_query(
         if token.key == "is":
             terms.append(_visibility_condition(token))
             continue
-        term = _condition(token, collection_id, owner_id)
+        term = _condition(token, collection_id, owner_id, similar)
         if term is not None:
             terms.append(Not(term) if token.negated else term)
     return Query(tuple(terms), sort, text)

@@ -60,6 +60,8 @@ class ImageInfo:
     owner: str = ""
     owner_name: str = ""
     public: bool = False
+    # The perceptual hash (16 hex digits), "" until computed (near-duplicates).
+    phash: str = ""
     # What is wrong with the stored document ("title: expected a string, got int"),
     # empty for a sound one. The fields above then hold what could be shown.
     damaged: tuple[str, ...] = ()
@@ -105,6 +107,7 @@ class ImageInfo:
             "deleted_at": fields.moment("deleted_at", required=False),
             "owner": fields.text("owner", required=False),
             "public": fields.flag("public"),
+            "phash": fields.perceptual_hash("phash"),
         }
         # Not part of the record, but without it the original is unreachable.
         fields.object_id("file_id")
@@ -139,6 +142,7 @@ class ImageInfo:
             "deleted_at": _iso(self.deleted_at),
             "owner": self.owner_name or None,
             "public": self.public,
+            "phash": self.phash or None,
             # Always present: [] for a sound image, else one line per problem.
             "damaged": list(self.damaged),
         }

@@ -17,6 +17,7 @@ from imagerepo_tui import imaging
 from imagerepo_tui.access import Access
 from imagerepo_tui.albums import Albums
 from imagerepo_tui.config import Settings
+from imagerepo_tui.duplicates import Duplicates
 from imagerepo_tui.edits import metadata_changes, new_content_fields
 from imagerepo_tui.errors import (
     AmbiguousIdError,
@@ -54,6 +55,7 @@ from imagerepo_tui.records import (
 from imagerepo_tui.store import (
     PUBLIC,
     CollectionStore,
+    HashStore,
     ImageStore,
     Store,
     UserStore,
@@ -120,6 +122,7 @@ class ImageRepository:
         self._upload_writer = UploadWriter(self._images, self._collections, self._me, self._info)
         in_collection = lambda oid: self.count(Query((Equals("collections", oid),)))  # noqa: E731
         self._albums = Albums(self._collections, self._me, in_collection)
+        self.duplicates = Duplicates(self, HashStore(self._images))
         if tidy:
             self._images.cleanup_abandoned()
 
@@ -254,8 +257,8 @@ class ImageRepository:
 
     def parse_query(self, text: str) -> Query:
         """Parse search text (see ``query.py``); raises ``QueryError`` pointing at the
-        bad part. Collection names are looked up here."""
-        return parse_query(text, self._collection_id, self._owner_id)
+        bad part. Collection names are looked up here, and ``similar:ID``'s images."""
+        return parse_query(text, self._collection_id, self._owner_id, self.duplicates.similar_term)
 
     def _collection_id(self, name: str) -> Any:
         return self._collections.by_name(name, self._me())["_id"]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from imagerepo_tui import __version__
 from imagerepo_tui.config import GRAPHICS_MODES, config_path
+from imagerepo_tui.similarity import DEFAULT_THRESHOLD, EXACT_THRESHOLD, MAX_THRESHOLD
 
 
 class UsageError(Exception):
@@ -241,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     _json_option(whoami)
     _server_parser(command("server", "the embedded database: status, uri for other clients, stop"))
     _safekeeping_parsers(command)
+    _dupes_parser(command)
     return parser
 
 
@@ -402,4 +404,48 @@ def _user_parser(parser: argparse.ArgumentParser) -> None:
     rm.add_argument("name", metavar="NAME")
     rm.add_argument(
         "--give-to", metavar="OTHER", help="give the user's images and collections to OTHER"
+    )
+
+
+DUPES_DESCRIPTION = (
+    "dupes [QUERY] lists groups of visually similar images among those you may see (or "
+    "the matches of QUERY): resized, re-encoded or converted copies of one picture. Each "
+    "image has a 64-bit perceptual hash; two images group when their hashes differ in at "
+    "most --threshold bits. Images stored before hashes existed are hashed first, once, "
+    "from their thumbnails (or by dupes --index); a stopped run continues where it left "
+    "off. dupes merge KEEP_ID OTHER_ID... keeps one image of a group: the others go to "
+    "the trash (restore brings them back), and their tags, collections and custom fields "
+    "(--meta) are added to the kept image; where the kept image already has a custom "
+    "field of the same name, its own value wins. Only your own images can be merged."
+)
+
+
+def _dupes_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    dupes = command("dupes", "find near-duplicate images, and keep one of each group")
+    dupes.description = DUPES_DESCRIPTION
+    dupes.add_argument(
+        "words",
+        nargs="*",
+        metavar="QUERY",
+        help=f"only these images ({QUERY_HELP}); or: merge KEEP_ID OTHER_ID...",
+    )
+    dupes.add_argument(
+        "--threshold",
+        type=int,
+        default=DEFAULT_THRESHOLD,
+        metavar="N",
+        help=f"how many of the 64 bits may differ, 0 to {MAX_THRESHOLD} (default "
+        f"{DEFAULT_THRESHOLD}: resized and re-encoded copies measure 0-2, unrelated photos "
+        f"20 or more); up to {EXACT_THRESHOLD} found by exact band lookups, above by more",
+    )
+    dupes.add_argument(
+        "--index",
+        action="store_true",
+        help="only hash the images that have no hash yet (what the first dupes does)",
+    )
+    dupes.add_argument(
+        "--json",
+        action="store_true",
+        help="machine-readable JSON on stdout: a list of groups, each a list of images "
+        "shaped as in ls --json (merge: the kept image)",
     )
