@@ -85,6 +85,8 @@ class BrowseScreen(Screen[None]):
         Binding("plus", "collect", "Add to collection", id="browse.collect", show=False),
         Binding("minus", "uncollect", "Remove from collection", id="browse.uncollect", show=False),
         Binding("p", "share", "Public / private", id="browse.share", show=False),
+        Binding("equals_sign", "similar", "Similar", id="browse.similar", show=False),
+        Binding("S", "duplicates", "Duplicates", id="browse.duplicates", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="browse.refresh", show=False),
         Binding("tab", "app.focus_next", "Next pane", id="browse.next_pane", show=False),
     ]
@@ -148,6 +150,12 @@ class BrowseScreen(Screen[None]):
 
     def action_search(self) -> None:
         self.organiser.open_search()
+
+    def action_similar(self) -> None:
+        self.organiser.search_similar()
+
+    def action_duplicates(self) -> None:
+        self.organiser.open_duplicates(self.graphics)
 
     def action_collections(self) -> None:
         self.organiser.choose_collection()

@@ -39,7 +39,10 @@ if TYPE_CHECKING:
 # Actions that only make sense in one of the two views (their keys do other things).
 TRASH_ONLY = frozenset({"restore", "empty_trash"})
 LIBRARY_ONLY = frozenset(
-    {"upload", "replace", "edit", "delete", "tag", "collect", "uncollect", "collections", "share"}
+    {
+        *("upload", "replace", "edit", "delete", "tag", "collect", "uncollect"),
+        *("collections", "share", "similar", "duplicates"),
+    }
 )
 # Actions that only mean something in a library with accounts.
 ACCOUNTS_ONLY = frozenset({"share"})
@@ -174,6 +177,28 @@ class Organiser:
         if self.gallery.marks.everything:
             self.gallery.marks.clear()
             self.gallery.refresh()
+
+    # -- near-duplicates ------------------------------------------------------------------
+
+    def search_similar(self) -> None:
+        """Search for images like the highlighted one: ``similar:ID``, in the search box
+        for the user to see (and edit)."""
+        image = self.gallery.current
+        if image is not None:
+            self.search_bar.input.value = f"similar:{image.id}"
+            self.search_bar.add_class("shown")
+            self.apply_search(f"similar:{image.id}")
+
+    def open_duplicates(self, graphics: str) -> None:
+        """The duplicates view; the list is read again if something was merged there."""
+        from imagerepo_tui.tui.screens.duplicates import DuplicatesScreen
+
+        def closed(merged: bool | None) -> None:
+            repository = self._repository()
+            if merged and repository is not None:
+                self.gallery.reload(repository)
+
+        self.screen.app.push_screen(DuplicatesScreen(graphics), closed)
 
     # -- collections ----------------------------------------------------------------------
 
