@@ -269,7 +269,9 @@ class Duplicates:
         while low <= newest:
             high = min(newest + 1, low + window)
             found: dict[Any, str] = {}
-            for doc in self._hashes.backfill_window(audiences, low, high):
+            walked = self._hashes.backfill_window(audiences, low, high)
+            wanted = [doc["_id"] for doc in walked if not Fields(doc).perceptual_hash("phash")]
+            for doc in self._hashes.sources(wanted):
                 phash = self._hash_for(doc, max_pixels, on_skip)
                 if phash:
                     found[doc["_id"]] = phash
@@ -287,11 +289,9 @@ class Duplicates:
         max_pixels: int,
         on_skip: Callable[[str, str], None] | None,
     ) -> str:
-        """The hash to store for ``doc``, "" when it has a sound one already or
-        cannot be decoded (then told to ``on_skip``)."""
+        """The hash to store for ``doc`` (its thumbnail and original's id), "" when
+        it cannot be decoded (then told to ``on_skip``)."""
         fields = Fields(doc)
-        if fields.perceptual_hash("phash"):
-            return ""
         thumbnail = doc.get("thumbnail")
         try:
             if isinstance(thumbnail, bytes) and thumbnail:

@@ -21,8 +21,10 @@ from imagerepo_tui.store.models import HASHED_UP_TO, LIBRARY_STATE
 
 # What grouping reads of an image: its id and hash (the bands are derived from it).
 HASH_PROJECTION = {"_id": 1, "phash": 1}
-# What the backfill reads: the thumbnail to hash, the original's id as a fallback.
-_BACKFILL_PROJECTION = {"_id": 1, "seq": 1, "phash": 1, "thumbnail": 1, "file_id": 1}
+# What the backfill reads of every image; and of those without a hash, the thumbnail to
+# hash and the original's id as a fallback (most already have one: not read for them).
+_BACKFILL_PROJECTION = {"_id": 1, "seq": 1, "phash": 1}
+_SOURCE_PROJECTION = {"_id": 1, "thumbnail": 1, "file_id": 1}
 # Upload numbers per backfill step: one bounded seq range per audience and state.
 BACKFILL_WINDOW = 500
 
@@ -104,6 +106,13 @@ class HashStore:
                     cursor = self._images.find(criteria, _BACKFILL_PROJECTION)
                     found.extend(cursor.sort("seq", ASCENDING))
         return found
+
+    def sources(self, ids: Sequence[Any]) -> list[dict[str, Any]]:
+        """Thumbnails and original ids of these images, to hash them."""
+        if not ids:
+            return []
+        with database_errors(self._store):
+            return list(self._images.find({"_id": {"$in": list(ids)}}, _SOURCE_PROJECTION))
 
     def read_original(self, doc: Mapping[str, Any]) -> bytes:
         return self._originals.read(doc)
