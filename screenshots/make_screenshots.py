@@ -172,6 +172,42 @@ async def _shoot_accounts(settings: Settings) -> None:
         app.save_screenshot(str(HERE / "accounts.svg"))
 
 
+def _fill_duplicates(settings: Settings, folder: Path) -> None:
+    """Three pictures, two of them with smaller, re-encoded copies: two groups."""
+    repository = ImageRepository.open(settings)
+    try:
+        for n, name in enumerate(["harbour", "dunes", "pier"]):
+            path = _picture(folder / f"{name}.jpg", n)
+            repository.upload(path, NewMetadata(tags=["holiday"]))
+            if n < 2:
+                with Image.open(path) as image:
+                    copy = folder / f"{name}-small.jpg"
+                    image.reduce(2).save(copy, quality=60)
+                repository.upload(copy, NewMetadata(tags=["phone"]))
+    finally:
+        repository.close()
+
+
+async def _shoot_duplicates(settings: Settings) -> None:
+    from imagerepo_tui.tui.screens.duplicates import DuplicatesScreen
+
+    app = make_app(settings, graphics="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        gallery = app.screen.query_one(Gallery)
+        while not gallery.loaded_once:
+            await pilot.pause(0.05)
+        await pilot.press("S")
+        while not isinstance(app.screen, DuplicatesScreen) or not app.screen.groups:
+            await pilot.pause(0.05)
+        await _shot(pilot, ["l"], "duplicates.svg", settle=1.5)
+
+
+def make_duplicates_shot(root: Path, pictures: Path) -> None:
+    settings = Settings(data_dir=root / "dupes", embedded_idle_seconds=2)
+    _fill_duplicates(settings, pictures)
+    asyncio.run(_shoot_duplicates(settings))
+
+
 async def _shot(pilot: Pilot[None], keys: list[str], name: str, settle: float = 1.0) -> None:
     """Press ``keys``, let workers and previews settle, save the screen as ``name``."""
     await pilot.press(*keys)
@@ -196,6 +232,7 @@ def main() -> int:
         shared = Settings(data_dir=root / "shared", embedded_idle_seconds=2)
         _fill_accounts(shared, pictures)
         asyncio.run(_shoot_accounts(shared))
+        make_duplicates_shot(root, pictures)
     print(f"wrote {', '.join(p.name for p in sorted(HERE.glob('*.svg')))}")
     return 0
 
