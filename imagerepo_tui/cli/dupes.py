@@ -47,9 +47,8 @@ def cmd_dupes(repo: ImageRepository, args: argparse.Namespace, out: Output) -> N
 
 
 def _index(repo: ImageRepository, out: Output, pending: int) -> None:
-    """Hash what has no hash yet, with a progress bar (counting uploads walked); one
-    line per image that cannot be decoded."""
-    out.note("hashing the images stored before near-duplicate search (once)")
+    """Hash what has no hash yet (once: uploads hash their images), with a progress
+    bar counting uploads walked; one line per image that cannot be decoded."""
     done = 0
 
     def skipped(image_id: str, reason: str) -> None:
@@ -63,7 +62,8 @@ def _index(repo: ImageRepository, out: Output, pending: int) -> None:
             done = walked
 
         hashed = repo.duplicates.index(progress, skipped, max_pixels=repo.settings.max_pixels)
-    out.note(f"hashed {hashed} images")
+    if hashed:
+        out.note(f"hashed {hashed} images stored before near-duplicate search")
 
 
 def _merge(repo: ImageRepository, ids: list[str], args: argparse.Namespace, out: Output) -> None:
