@@ -93,21 +93,27 @@ class _Components:
 def near_groups(hashes: Sequence[str], threshold: int) -> list[list[int]]:
     """Positions of ``hashes`` grouped with every other within ``threshold`` bits.
     Candidates come only from equal band values (``similarity.probes``), never from
-    comparing every pair: a whole library is one pass and a dictionary."""
+    comparing every pair: a whole library is one pass and a dictionary. Equal hashes
+    are joined first and compared once (a thousand blank scans share one hash, and a
+    band of theirs would otherwise pair each with every other)."""
+    same: dict[str, list[int]] = {}
+    for position, phash in enumerate(hashes):
+        same.setdefault(phash, []).append(position)
+    distinct = list(same)
     by_band: dict[int, list[int]] = {}
-    for position, phash in enumerate(hashes):
+    for index, phash in enumerate(distinct):
         for value in bands(phash):
-            by_band.setdefault(value, []).append(position)
-    components = _Components(len(hashes))
-    for position, phash in enumerate(hashes):
+            by_band.setdefault(value, []).append(index)
+    components = _Components(len(distinct))
+    for index, phash in enumerate(distinct):
         for value in probes(phash, threshold):
             for other in by_band.get(value, ()):
-                if other > position and distance(phash, hashes[other]) <= threshold:
-                    components.join(position, other)
+                if other > index and distance(phash, distinct[other]) <= threshold:
+                    components.join(index, other)
     grouped: dict[int, list[int]] = {}
-    for position in range(len(hashes)):
-        grouped.setdefault(components.root(position), []).append(position)
-    return [members for members in grouped.values() if len(members) > 1]
+    for index, phash in enumerate(distinct):
+        grouped.setdefault(components.root(index), []).extend(same[phash])
+    return [sorted(members) for members in grouped.values() if len(members) > 1]
 
 
 def _best_first(image: ImageInfo) -> tuple[int, int, int]:

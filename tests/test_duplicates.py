@@ -14,6 +14,7 @@ from PIL import Image
 
 from imagerepo_tui import imaging
 from imagerepo_tui.config import Settings
+from imagerepo_tui.duplicates import near_groups
 from imagerepo_tui.errors import ImageRepoError, NotFoundError, PermissionDeniedError
 from imagerepo_tui.query import QueryError
 from imagerepo_tui.records import NewMetadata
@@ -289,3 +290,11 @@ def test_damaged_hash_fields_are_reported_never_a_crash(
     assert damaged[str(number)] == ["phash: expected 16 lowercase hex digits, got int"]
     status, out, err = cli("ls", f"similar:{number}")
     assert status == 2 and "phash: expected 16 lowercase hex digits" in err
+
+
+def test_many_equal_hashes_group_without_comparing_every_pair() -> None:
+    """Blank scans share one hash: one group, found in one pass (a band shared by
+    20,000 images compared pair by pair would be 200 million comparisons)."""
+    hashes = ["00ff00ff00ff00ff"] * 20_000 + ["0123456789abcdef", "0123456789abcdee"]
+    hashes.append("fedcba9876543210")
+    assert sorted(len(group) for group in near_groups(hashes, 3)) == [2, 20_000]
