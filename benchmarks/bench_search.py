@@ -20,7 +20,7 @@ from typing import Any
 from pymongo import DESCENDING, MongoClient
 from pymongo.errors import OperationFailure
 
-from benchmarks.library import ensure_current, fill
+from benchmarks.library import NEAR_COPY_EVERY, ensure_current, fill
 from benchmarks.photos import CACHE
 from benchmarks.timing import median_seconds
 from imagerepo_tui.config import Settings
@@ -160,7 +160,8 @@ def raw_dupes(images: Any) -> list[set]:
 def bench_duplicates(repo: ImageRepository, images: Any) -> None:
     """``similar:ID`` (first page) and ``dupes`` (every group) against their
     hand-written forms, in the same run."""
-    probe = images.find_one({"seq": 5000}, {"phash": 1})  # generated as a near copy
+    # A near copy of the image before it (``library.NEAR_COPY_EVERY``).
+    probe = images.find_one({"seq": NEAR_COPY_EVERY * 20}, {"phash": 1})
     app_seconds, page = median_seconds(
         lambda: repo.list_page(f"similar:{probe['_id']}", limit=PAGE)
     )
