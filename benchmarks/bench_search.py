@@ -20,11 +20,12 @@ from typing import Any
 from pymongo import DESCENDING, MongoClient
 from pymongo.errors import OperationFailure
 
-from benchmarks.library import fill
+from benchmarks.library import NEAR_COPY_EVERY, ensure_current, fill
 from benchmarks.photos import CACHE
 from benchmarks.timing import median_seconds
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository
+from imagerepo_tui.similarity import DEFAULT_THRESHOLD, bands, distance
 from imagerepo_tui.store.embedded import client_uri
 
 PAGE = 50
@@ -120,6 +121,82 @@ def count_seconds(repo: ImageRepository, images: Any) -> None:
     )
 
 
+def raw_similar(images: Any, phash: str) -> list:
+    """``similar:ID`` by hand: one equality per band value and audience on the
+    (trashed, audience, phash_bands) index, the Hamming check, then the first page of
+    the near ones by ``_id``, newest first."""
+    near = set()
+    for audience in AUDIENCES:
+        for value in bands(phash):
+            query = {"trashed": False, "audience": audience, "phash_bands": value}
+            for doc in images.find(query, {"phash": 1}):
+                if distance(phash, doc["phash"]) <= DEFAULT_THRESHOLD:
+                    near.add(doc["_id"])
+    page = images.find({"_id": {"$in": list(near)}}, {"thumbnail": 0})
+    return list(page.sort("seq", DESCENDING).limit(PAGE))
+
+
+def raw_dupes(images: Any) -> list[set]:
+    """``dupes`` by hand: every visible hash read once, bucketed by band value, near
+    pairs joined, each group's documents read by ``_id``."""
+    ids: list = []
+    hashes: list[str] = []
+    for audience in AUDIENCES:
+        for doc in images.find({"trashed": False, "audience": audience}, {"phash": 1}):
+            ids.append(doc["_id"])
+            hashes.append(doc["phash"])
+    buckets: dict[int, list[int]] = {}
+    for position, phash in enumerate(hashes):
+        for value in bands(phash):
+            buckets.setdefault(value, []).append(position)
+    parent = list(range(len(hashes)))
+
+    def root(item: int) -> int:
+        while parent[item] != item:
+            item = parent[item]
+        return item
+
+    for members in buckets.values():
+        for i, first in enumerate(members):
+            for second in members[i + 1 :]:
+                if distance(hashes[first], hashes[second]) <= DEFAULT_THRESHOLD:
+                    parent[root(first)] = root(second)
+    groups: dict[int, list] = {}
+    for position in range(len(hashes)):
+        groups.setdefault(root(position), []).append(ids[position])
+    found = [members for members in groups.values() if len(members) > 1]
+    wanted = [oid for members in found for oid in members]
+    docs = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        docs.update({d["_id"]: d for d in images.find({"_id": {"$in": chunk}}, {"thumbnail": 0})})
+    return [{str(docs[oid]["_id"]) for oid in members} for members in found]
+
+
+def bench_duplicates(repo: ImageRepository, images: Any) -> None:
+    """``similar:ID`` (first page) and ``dupes`` (every group) against their
+    hand-written forms, in the same run."""
+    # A near copy of the image before it (``library.NEAR_COPY_EVERY``).
+    probe = images.find_one({"seq": NEAR_COPY_EVERY * 20}, {"phash": 1})
+    app_seconds, page = median_seconds(
+        lambda: repo.list_page(f"similar:{probe['_id']}", limit=PAGE)
+    )
+    raw_seconds, docs = median_seconds(lambda: raw_similar(images, probe["phash"]))
+    assert [str(doc["_id"]) for doc in docs] == [image.id for image in page.items]
+    print(
+        f"{'similar:ID':<12}{len(docs):>9}{app_seconds * 1e3:>9.1f}{raw_seconds * 1e3:>9.1f}"
+        f"{app_seconds / raw_seconds:>7.2f}  bands by hand"
+    )
+    app_seconds, found = median_seconds(lambda: repo.duplicates.groups(), repeat=3)
+    raw_seconds, groups = median_seconds(lambda: raw_dupes(images), repeat=3)
+    app_groups = sorted(sorted(image.id for image in group) for group in found.groups)
+    assert app_groups == sorted(sorted(group) for group in groups)
+    print(
+        f"{'dupes':<12}{len(groups):>9}{app_seconds * 1e3:>9.1f}{raw_seconds * 1e3:>9.1f}"
+        f"{app_seconds / raw_seconds:>7.2f}  bands by hand (matches = groups)"
+    )
+
+
 def ensure_library(count: int, db_uri: str | None) -> tuple[str, ImageRepository]:
     if db_uri:
         repo = ImageRepository.open(Settings(db_uri=db_uri))
@@ -128,6 +205,8 @@ def ensure_library(count: int, db_uri: str | None) -> tuple[str, ImageRepository
         data_dir = CACHE / f"library{count}"
         repo = ImageRepository.open(Settings(data_dir=data_dir, embedded_idle_seconds=30))
         uri = str(client_uri(Path(data_dir), "imagerepo"))
+    if ensure_current(uri):  # an older generator made it: made again, as many images
+        repo = ImageRepository.open(repo.settings)
     have = repo.count()
     if have < count:
         print(f"filling the library: {count - have} images (once; kept in {CACHE})")
@@ -168,6 +247,7 @@ def main() -> None:
             f"{label:<12}{matches:>9}{app_seconds * 1e3:>9.1f}{best[1] * 1e3:>9.1f}"
             f"{app_seconds / best[1]:>7.2f}  {best[0]}"
         )
+    bench_duplicates(repo, images)
     print(
         "\nratio = app time / best raw time (1.0 = as fast as hand-written pymongo; "
         "lower is better)"

@@ -33,6 +33,8 @@ from pymongo import MongoClient
 
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository, search_fields
+from imagerepo_tui.similarity import bands
+from imagerepo_tui.store.models import HASHED_UP_TO, LIBRARY_STATE
 
 TAGS = [
     "beach",
@@ -94,7 +96,10 @@ DIMENSIONS = [
 CHUNK = 255 * 1024
 # 2: sizes and the GridFS files' sha256 match the originals (1 had random sizes, which
 # ``check`` reported as damage and restore and copy refused).
-GENERATOR_VERSION = 2
+# 3: perceptual hashes (``phash``, ``phash_bands``) for near-duplicate search: random,
+# with every 50th image a near copy (1-3 bits apart) of the one before it.
+GENERATOR_VERSION = 3
+NEAR_COPY_EVERY = 50
 # Where a library made here says which generator made it: outside the app's own
 # collections, so backups, copies and checks never see it.
 MARKER = "benchmark_library"
@@ -114,6 +119,19 @@ def _thumbnail() -> bytes:
         out, "WEBP", quality=80
     )
     return out.getvalue()
+
+
+def _phash(seq: int) -> str:
+    """A random 64-bit hash per image (its own generator: the other fields stay as
+    earlier versions drew them); every ``NEAR_COPY_EVERY``-th is the previous image's
+    hash with a few bits flipped."""
+    if seq % NEAR_COPY_EVERY == 0 and seq > 1:
+        value = int(_phash(seq - 1), 16)
+        flips = random.Random(-seq)
+        for bit in flips.sample(range(64), flips.randint(1, 3)):
+            value ^= 1 << bit
+        return f"{value:016x}"
+    return f"{random.Random(seq * 7919).getrandbits(64):016x}"
 
 
 def _image_document(
@@ -171,6 +189,8 @@ def _image_document(
         "audience": "",
         "public": False,
         "deleted_at": None,
+        "phash": _phash(seq),
+        "phash_bands": bands(_phash(seq)),
         **search_fields(filename, title, "", tags),
     }
     files = {
@@ -217,6 +237,10 @@ def fill(uri: str, count: int, batch: int = 2000, seed: int = 7) -> float:
         db["fs.files"].insert_many([row[1] for row in rows], ordered=False)
         db["images"].insert_many([row[0] for row in rows], ordered=False)
         db["counters"].update_one({"_id": "image_seq"}, {"$set": {"value": rows[-1][0]["seq"]}})
+        # Every image has its hash: nothing for the near-duplicate backfill to walk.
+        db[LIBRARY_STATE].update_one(
+            {"_id": HASHED_UP_TO}, {"$set": {"seq": rows[-1][0]["seq"]}}, upsert=True
+        )
     client.close()
     return time.perf_counter() - started
 

@@ -7,19 +7,33 @@ account exists the library is in personal mode: whoever runs it owns everything.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from imagerepo_tui import accounts
 from imagerepo_tui.errors import (
+    AmbiguousIdError,
     ImageRepoError,
+    InvalidIdError,
     LoginError,
     LoginRequiredError,
     NotFoundError,
     PermissionDeniedError,
 )
 from imagerepo_tui.records import ImageInfo, UserInfo
-from imagerepo_tui.store import UNOWNED, CollectionStore, ImageStore, UserStore, utc_now
+from imagerepo_tui.store import (
+    PUBLIC,
+    UNOWNED,
+    CollectionStore,
+    ImageStore,
+    UserStore,
+    utc_now,
+)
 from imagerepo_tui.textsafe import visible
+
+MIN_ID_PREFIX = 6
+FULL_ID_LENGTH = 24
+_ID_TEXT = re.compile(r"[0-9a-f]{6,24}")
 
 
 class Access:
@@ -35,6 +49,32 @@ class Access:
         self.has_accounts = users.any_exist()
         if self.has_accounts:
             self._adopt_unowned()
+
+    def audiences(self, trash: bool = False) -> list[str]:
+        """Whose images the user sees: their own (all in the trash), and public ones."""
+        me = self.me()
+        return [me] if trash else [me, PUBLIC]
+
+    def resolve_id(self, text: str) -> Any:
+        """The full id for an id or a unique prefix of 6+ hex characters (like git),
+        among the images the user may see."""
+        wanted = text.strip().lower()
+        if not _ID_TEXT.fullmatch(wanted):
+            raise InvalidIdError(
+                f"{visible(text)!r} is not an image id (24 hex characters, or a unique "
+                f"prefix of at least {MIN_ID_PREFIX})"
+            )
+        if len(wanted) == FULL_ID_LENGTH:
+            oid = self._images.visible_id(wanted, self.audiences())
+            if oid is None:
+                raise NotFoundError(f"no image with id {wanted}")
+            return oid
+        matches = self._images.ids_with_prefix(wanted, limit=2, audiences=self.audiences())
+        if not matches:
+            raise NotFoundError(f"no image with id {wanted}")
+        if len(matches) > 1:
+            raise AmbiguousIdError(f"id prefix {wanted} matches several images; give more of it")
+        return matches[0]
 
     @property
     def needs_login(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 from imagerepo_tui.errors import ImageRepoError, SmartCollectionError
 from imagerepo_tui.query import QueryError, parse_query
-from imagerepo_tui.query_terms import Equals, Query
+from imagerepo_tui.query_terms import Equals, Query, Term
 from imagerepo_tui.records import CollectionInfo
 from imagerepo_tui.store import CollectionStore
 from imagerepo_tui.textsafe import visible
@@ -36,11 +36,13 @@ class Albums:
         me: Callable[[], str],
         count: Callable[[Query], int],
         owner_id: Callable[[str], Any],
+        similar: Callable[[str], Term],
     ) -> None:
         self._store = store
         self._me = me
         self._count = count  # live images a query finds that this user can see
         self._owner_id = owner_id
+        self._similar = similar  # the term of similar:ID
 
     # -- searching ------------------------------------------------------------------------
 
@@ -48,7 +50,8 @@ class Albums:
         """Parse search text with collection and owner names looked up; a smart
         collection named in it stands for its own query. ``within`` lists the ids of
         the smart collections whose queries are being read (to refuse a loop)."""
-        return parse_query(text, lambda name: self._resolve(name, within), self._owner_id)
+        resolve = lambda name: self._resolve(name, within)  # noqa: E731
+        return parse_query(text, resolve, self._owner_id, self._similar)
 
     def _resolve(self, name: str, within: tuple[str, ...]) -> Any:
         """What ``collection:name`` stands for: its id, or a smart one's parsed query."""

@@ -26,6 +26,7 @@ MAX_KEY_IN_PROBLEM = 60
 MAX_ID_TEXT = 100
 _INTEGER_TEXT = re.compile(r"[+-]?\d{1,19}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_PHASH = re.compile(r"[0-9a-f]{16}")
 _MISSING: Any = object()
 
 
@@ -155,6 +156,17 @@ class Fields:
         if value and not _SHA256.fullmatch(value):
             self.problem(f"{key}: expected 64 lowercase hex digits")
         return value
+
+    def perceptual_hash(self, key: str) -> str:
+        """A 64-bit hash as 16 lowercase hex digits, or "" when there is none yet; any
+        other value is noted and is no hash (never matched as a near-duplicate)."""
+        value = self._get(key, required=False)
+        if value is _MISSING:
+            return ""
+        if isinstance(value, str) and _PHASH.fullmatch(value):
+            return value
+        self.wrong(key, "16 lowercase hex digits", value)
+        return ""
 
     def integer(
         self, key: str, *, required: bool = True, default: int = 0, minimum: int | None = None

@@ -221,6 +221,7 @@ def image_fields(data: bytes, filename: str, max_pixels: int) -> dict[str, Any]:
         "sha256": imaging.sha256_hex(data),
         "thumbnail": facts.thumbnail,
         "thumbnail_mime": facts.thumbnail_mime,
+        "phash": facts.phash,
         "exif": facts.exif,
         "taken_at": facts.taken_at,
         "camera": " ".join(

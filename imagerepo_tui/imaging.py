@@ -6,12 +6,9 @@ becomes one ``InvalidImageError`` with a sentence a user can act on.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
-import re
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,9 +16,9 @@ from typing import Any
 from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError, features
 from pillow_heif import register_heif_opener
 
+from imagerepo_tui.decoder_notes import decoder_messages, is_native_warning, native_output
 from imagerepo_tui.errors import InvalidImageError
-from imagerepo_tui.stderr_capture import capture_fd2, collect_warnings
-from imagerepo_tui.textsafe import visible
+from imagerepo_tui.perceptual import perceptual_hash
 
 # Never let Pillow silently accept a truncated file: that is how half-images get stored.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -55,17 +52,6 @@ _MAX_FRAME_BUDGET_FACTOR = 4
 _ORIENTATION_TAG = 0x0112
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 
-# Formats whose C decoders print to fd 2 (libtiff, through Pillow). Only their decodes
-# are captured: capture windows are serialised, every other format decodes in parallel.
-_PRINTING_FORMATS = frozenset({"TIFF"})
-# libtiff's warning handler writes "module: Warning, text."; its error handler has no
-# "Warning". Pillow carries on after some libtiff errors (a bad fax code word) and
-# returns a damaged picture: an error line means the file is refused.
-_LIBTIFF_WARNING = re.compile(r"(^|: )Warning, ")
-# libtiff names the file it was handed; Pillow hands it a made-up name.
-_LIBTIFF_FILE_PREFIX = re.compile(r"^[^\s:]*\.tiff?: ", re.IGNORECASE)
-_MAX_NOTE_CHARS = 160
-
 
 def allowed_formats() -> tuple[str, ...]:
     """The allowlist: base formats plus HEIF/AVIF when a plugin for them is present."""
@@ -92,6 +78,8 @@ class ImageFacts:
     taken_at: datetime | None = None
     thumbnail: bytes = b""
     thumbnail_mime: str = "image/webp"
+    # 64-bit perceptual hash (``perceptual_hash``) as 16 hex digits.
+    phash: str = ""
 
 
 def sha256_hex(data: bytes) -> str:
@@ -290,54 +278,39 @@ def _shrink(image: Image.Image, box: tuple[int, int], rotation: int = 0) -> Imag
     return upright
 
 
-def make_thumbnail(image: Image.Image, box: tuple[int, int] = THUMBNAIL_BOX) -> bytes:
-    small = _shrink(image, box)
+def _encode_thumbnail(small: Image.Image) -> bytes:
     out = io.BytesIO()
     small.save(out, format="WEBP", quality=80, method=3)
     return out.getvalue()
 
 
-# -- what decoders say --------------------------------------------------------------------
+# -- perceptual hashes of stored bytes (the arithmetic: ``perceptual.py``) ------------
 
 
-@contextlib.contextmanager
-def _decoder_messages() -> Iterator[list[str]]:
-    """Collect this thread's Pillow warnings; an ``InvalidImageError`` raised inside
-    leaves with them folded into its message (one line per file, never a path)."""
-    messages: list[str] = []
-    try:
-        with collect_warnings(messages):
-            yield messages
-    except InvalidImageError as error:
-        raise InvalidImageError(_with_messages(str(error), messages)) from None
+def thumbnail_hash(thumbnail: bytes) -> str:
+    """The perceptual hash of a stored thumbnail (what the backfill of images stored
+    before hashes existed reads instead of their originals)."""
+    with decoder_messages():
+        try:
+            with Image.open(io.BytesIO(thumbnail), formats=["WEBP", "JPEG", "PNG"]) as image:
+                image.load()
+                return perceptual_hash(image)
+        except Exception as error:  # a damaged stored thumbnail is one skipped image
+            raise InvalidImageError(_decode_failure(error)) from None
 
 
-def _native_output(image: Image.Image, into: list[str]) -> contextlib.AbstractContextManager[Any]:
-    """A capture of what the C decoder prints while ``image`` decodes, for formats
-    whose decoder prints (taken lazily: Pillow decodes on ``load()``)."""
-    if image.format in _PRINTING_FORMATS:
-        return capture_fd2(into)
-    return contextlib.nullcontext()
-
-
-def _clean_message(message: str) -> str:
-    text = " ".join(_LIBTIFF_FILE_PREFIX.sub("", message.strip()).split())
-    text = visible(text.rstrip("."))
-    return text if len(text) <= _MAX_NOTE_CHARS else text[: _MAX_NOTE_CHARS - 1] + "…"
-
-
-def _with_messages(reason: str, messages: list[str]) -> str:
-    """``reason (decoder: first message; N more)`` on one line."""
-    # Repeats (a warning for each attempt to read the same block) say nothing new.
-    cleaned = [text for text in dict.fromkeys(_clean_message(m) for m in messages) if text]
-    if not cleaned:
-        return reason
-    more = f"; {len(cleaned) - 1} more" if len(cleaned) > 1 else ""
-    return f"{reason} (decoder: {cleaned[0]}{more})"
-
-
-def _is_native_warning(message: str) -> bool:
-    return bool(_LIBTIFF_WARNING.search(message))
+def original_hash(data: bytes, *, max_pixels: int) -> str:
+    """The perceptual hash of stored original bytes, drawn as an upload draws them."""
+    with decoder_messages():
+        try:
+            image = _open(data)
+            _check_pixels(image, max_pixels)
+            with native_output(image, []):
+                return perceptual_hash(_shrink(image, THUMBNAIL_BOX))
+        except InvalidImageError:
+            raise
+        except Exception as error:
+            raise InvalidImageError(_decode_failure(error)) from None
 
 
 # -- the entry points -------------------------------------------------------------------
@@ -351,7 +324,7 @@ def inspect_image(data: bytes, *, max_pixels: int) -> ImageFacts:
     """
     if not data:
         raise InvalidImageError("empty file")
-    with _decoder_messages() as messages:
+    with decoder_messages() as messages:
         return _inspect(data, max_pixels, messages)
 
 
@@ -365,13 +338,16 @@ def _inspect(data: bytes, max_pixels: int, messages: list[str]) -> ImageFacts:
         exif, orientation, taken_at = read_exif(image)
         _choose_draft(image, THUMBNAIL_BOX)  # a scaled JPEG decode still detects truncation
         try:
-            with _native_output(image, native):
+            with native_output(image, native):
                 frames = _decode_all_frames(image, max_pixels)
-                thumbnail = make_thumbnail(image)
+                # The hash comes from the thumbnail's picture: no second decode.
+                small = _shrink(image, THUMBNAIL_BOX)
+                thumbnail = _encode_thumbnail(small)
+                phash = perceptual_hash(small)
         finally:
             # What the C decoder printed explains a failure best: first, errors first.
-            messages[:0] = sorted(native, key=_is_native_warning)
-        if not all(_is_native_warning(message) for message in native):
+            messages[:0] = sorted(native, key=is_native_warning)
+        if not all(is_native_warning(message) for message in native):
             raise InvalidImageError("damaged image data")
     except InvalidImageError:
         raise
@@ -391,6 +367,7 @@ def _inspect(data: bytes, max_pixels: int, messages: list[str]) -> ImageFacts:
         exif=exif,
         taken_at=taken_at,
         thumbnail=thumbnail,
+        phash=phash,
     )
 
 
@@ -411,12 +388,12 @@ def render_preview(
 
     What the decoder prints is kept off the terminal; it is only told when the preview
     fails (a preview shows whatever decodes)."""
-    with _decoder_messages() as messages:
+    with decoder_messages() as messages:
         try:
             image = _open(data)
             if max_pixels is not None:
                 _check_pixels(image, max_pixels)
-            with _native_output(image, messages):
+            with native_output(image, messages):
                 return _shrink(image, box, rotation)
         except InvalidImageError:
             raise
@@ -445,10 +422,10 @@ def render_turned(data: bytes, rotation: int) -> tuple[bytes, str | None]:
     (JPEG at quality 95, its EXIF kept without the orientation tag; every frame of an
     animation), else PNG. Returns the bytes and, when they are PNG instead of the
     original's format, the extension their file name needs ("png")."""
-    with _decoder_messages() as messages:
+    with decoder_messages() as messages:
         try:
             image = _open(data)
-            with _native_output(image, messages):
+            with native_output(image, messages):
                 return _write_turned(image, rotation)
         except InvalidImageError:
             raise

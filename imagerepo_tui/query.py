@@ -8,6 +8,7 @@
     rating:>=4  rating:3  rating:1..3  is:favorite   (stars 0-5, 0 = unrated)
     meta.key:value  meta.rating:>=4
     owner:NAME  is:public  is:private   (whose images, and which are shared)
+    similar:ID              images that look like that one (near-duplicates)
     sort:name|added|taken|size   (prefix "-" for descending: sort:-size)
 
 Everything a user types is matched literally: values become equality tests, literal
@@ -64,6 +65,7 @@ TEXT_FIELDS = (
     "orientation",
     "owner",
     "is",
+    "similar",
     "sort",
 )
 VISIBILITIES = ("public", "private")
@@ -348,7 +350,10 @@ def _words_condition(value: str) -> Term | None:
 
 
 def _condition(
-    token: _Token, collection_id: Callable[[str], Any], owner_id: Callable[[str], Any]
+    token: _Token,
+    collection_id: Callable[[str], Any],
+    owner_id: Callable[[str], Any],
+    similar: Callable[[str], Term],
 ) -> Term | None:
     key, value = token.key, token.value
     if key is None:
@@ -363,6 +368,11 @@ def _condition(
         return _literal_contains(token, "filename")
     if key == "owner":
         return _lookup(token, "owner", owner_id)
+    if key == "similar":
+        try:
+            return similar(value)
+        except ImageRepoError as error:
+            raise QueryError(str(error), token.column) from None
     if key == "orientation":
         return _orientation_condition(token)
     if key in DATE_FIELDS:
@@ -379,12 +389,14 @@ def parse_query(
     text: str,
     collection_id: Callable[[str], Any] = lambda name: name,
     owner_id: Callable[[str], Any] = lambda name: name,
+    similar: Callable[[str], Term] = lambda image_id: OneOf("_id", ()),
 ) -> Query:
     """Parse search text. ``collection_id(name)`` and ``owner_id(name)`` map a
     collection's or a user's name to what the ``collections`` or ``owner`` field
     holds (they raise if there is no such collection or user); for a smart
     collection, ``collection_id`` gives its parsed ``Query``, whose terms stand in
-    for the term (and whose sort applies when the text has none)."""
+    for the term (and whose sort applies when the text has none). ``similar(id)`` is
+    the term of ``similar:ID`` (the ids of the images near that one)."""
     terms: list[Term] = []
     sort: Sort | None = None
     smart_sort = Sort()
@@ -401,7 +413,7 @@ def parse_query(
                 smart_sort = found.sort
             terms.extend(_collection_terms(token, found))
             continue
-        term = _condition(token, collection_id, owner_id)
+        term = _condition(token, collection_id, owner_id, similar)
         if term is not None:
             terms.append(Not(term) if token.negated else term)
     return Query(tuple(terms), sort or smart_sort, text)

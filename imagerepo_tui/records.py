@@ -69,6 +69,8 @@ class ImageInfo:
     rating: int = 0
     favorite: bool = False
     rotation: int = 0
+    # The perceptual hash (16 hex digits), "" until computed (near-duplicates).
+    phash: str = ""
     # What is wrong with the stored document ("title: expected a string, got int"),
     # empty for a sound one. The fields above then hold what could be shown.
     damaged: tuple[str, ...] = ()
@@ -117,6 +119,7 @@ class ImageInfo:
             "rating": fields.choice("rating", RATINGS),
             "favorite": fields.flag("favorite"),
             "rotation": fields.choice("rotation", ROTATIONS),
+            "phash": fields.perceptual_hash("phash"),
         }
         # Not part of the record, but without it the original is unreachable.
         fields.object_id("file_id")
@@ -154,6 +157,7 @@ class ImageInfo:
             "rating": self.rating,
             "favorite": self.favorite,
             "rotation": self.rotation,
+            "phash": self.phash or None,
             # Always present: [] for a sound image, else one line per problem.
             "damaged": list(self.damaged),
         }

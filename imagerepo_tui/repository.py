@@ -7,7 +7,6 @@ fails only the item at hand.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -17,12 +16,10 @@ from imagerepo_tui import imaging
 from imagerepo_tui.access import Access
 from imagerepo_tui.albums import Albums
 from imagerepo_tui.config import Settings
+from imagerepo_tui.duplicates import Duplicates
 from imagerepo_tui.edits import metadata_changes, new_content_fields
 from imagerepo_tui.errors import (
-    AmbiguousIdError,
     ImageRepoError,
-    InvalidIdError,
-    NotFoundError,
     UnreadablePathError,
 )
 from imagerepo_tui.files import (
@@ -51,8 +48,8 @@ from imagerepo_tui.records import (
     search_fields,
 )
 from imagerepo_tui.store import (
-    PUBLIC,
     CollectionStore,
+    HashStore,
     ImageStore,
     Store,
     UserStore,
@@ -88,9 +85,6 @@ UPGRADE_NOTICE = (
     "upgrading this library for the new version, once: rebuilding its indexes can take "
     "minutes for a large library"
 )
-MIN_ID_PREFIX = 6
-FULL_ID_LENGTH = 24
-_ID_TEXT = re.compile(r"[0-9a-f]{6,24}")
 
 
 class ImageRepository:
@@ -118,7 +112,10 @@ class ImageRepository:
         self._collections = CollectionStore(store)
         self._access = Access(UserStore(store), self._images, self._collections)
         self._upload_writer = UploadWriter(self._images, self._collections, self._me, self._info)
-        self._albums = Albums(self._collections, self._me, self.count, self._owner_id)
+        self.duplicates = Duplicates(self, HashStore(self._images))
+        self._albums = Albums(
+            self._collections, self._me, self.count, self._owner_id, self.duplicates.similar_term
+        )
         self._ratings = Ratings(self._images, self._owned, self._info)
         if tidy:
             self._images.cleanup_abandoned()
@@ -222,30 +219,12 @@ class ImageRepository:
 
     def resolve_id(self, text: str) -> Any:
         """The full id for an id or a unique prefix of 6+ hex characters (like git)."""
-        wanted = text.strip().lower()
-        if not _ID_TEXT.fullmatch(wanted):
-            raise InvalidIdError(
-                f"{visible(text)!r} is not an image id (24 hex characters, or a unique "
-                f"prefix of at least {MIN_ID_PREFIX})"
-            )
-        if len(wanted) == FULL_ID_LENGTH:
-            oid = self._images.visible_id(wanted, self._audiences())
-            if oid is None:
-                raise NotFoundError(f"no image with id {wanted}")
-            return oid
-        matches = self._images.ids_with_prefix(wanted, limit=2, audiences=self._audiences())
-        if not matches:
-            raise NotFoundError(f"no image with id {wanted}")
-        if len(matches) > 1:
-            raise AmbiguousIdError(f"id prefix {wanted} matches several images; give more of it")
-        return matches[0]
+        return self._access.resolve_id(text)
 
     # -- reading --------------------------------------------------------------------------
 
     def _audiences(self, trash: bool = False) -> list[str]:
-        """Whose images the user sees: their own (all in the trash), and public ones."""
-        me = self._me()
-        return [me] if trash else [me, PUBLIC]
+        return self._access.audiences(trash)
 
     def info(self, image_id: str) -> ImageInfo:
         return self._info(self._images.get(self.resolve_id(image_id)))
@@ -254,7 +233,8 @@ class ImageRepository:
 
     def parse_query(self, text: str) -> Query:
         """Parse search text (see ``query.py``); raises ``QueryError`` pointing at the
-        bad part. Collection names (smart ones too) are looked up by ``albums.py``."""
+        bad part. Collection names (smart ones too) are looked up by ``albums.py``, and
+        ``similar:ID``'s images by ``duplicates.py``."""
         return self._albums.parse(text)
 
     def _criteria(self, query: str | Query | None) -> Query:

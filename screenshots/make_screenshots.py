@@ -22,6 +22,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from imagerepo_tui.config import Settings
+from imagerepo_tui.ratings import Adjustment
 from imagerepo_tui.repository import ImageRepository, NewMetadata
 from imagerepo_tui.tui.app import make_app
 from imagerepo_tui.tui.screens.browse import BrowseScreen
@@ -78,9 +79,15 @@ def _fill(settings: Settings, folder: Path) -> None:
             ("hubble_deep_field", "Hubble deep field", ["space"], "Space"),
             ("coins", "Old coins", ["museum"], "At home"),
         ]
+        # Stars and favourites, as a photographer marks the keepers.
+        judged = {"coffee": Adjustment(rating=5, favorite=True), "rocket": Adjustment(rating=4)}
+        judged["chelsea"] = Adjustment(rating=3, favorite=True)
         for name, title, tags, collection in shots:
             path = _photo(folder / f"{name}.jpg", name)
-            repository.upload(path, NewMetadata(title=title, tags=tags, collection=collection))
+            metadata = NewMetadata(title=title, tags=tags, collection=collection)
+            image = repository.upload(path, metadata).image
+            if image is not None and name in judged:
+                repository.adjust(image.id, judged[name])
         trashed = repository.upload(_photo(folder / "blurry.jpg", "camera", frame=7)).image
         if trashed is not None:
             repository.delete(trashed.id)
@@ -99,6 +106,10 @@ async def _shoot(settings: Settings) -> None:
         while pane.shown is None or pane.shown[1] != "full":
             await pilot.pause(0.05)
         app.save_screenshot(str(HERE / "browse.svg"))
+        await _shot(pilot, ["v", "l"], "grid.svg", settle=2.0)
+        await pilot.press("h", "v")
+        while pane.shown is None or pane.shown[1] != "full":
+            await pilot.pause(0.05)
         await pilot.press("enter")
         full = app.screen.query_one(PreviewPane)
         while full.shown is None or full.shown[1] != "full":
@@ -185,6 +196,42 @@ async def _shoot_accounts(settings: Settings) -> None:
         app.save_screenshot(str(HERE / "accounts.svg"))
 
 
+def _fill_duplicates(settings: Settings, folder: Path) -> None:
+    """Three pictures, two of them with smaller, re-encoded copies: two groups."""
+    repository = ImageRepository.open(settings)
+    try:
+        for n, name in enumerate(["chelsea", "coffee", "rocket"]):
+            path = _photo(folder / f"{name}.jpg", name)
+            repository.upload(path, NewMetadata(tags=["holiday"]))
+            if n < 2:
+                with Image.open(path) as image:
+                    copy = folder / f"{name}-small.jpg"
+                    image.reduce(2).save(copy, quality=60)
+                repository.upload(copy, NewMetadata(tags=["phone"]))
+    finally:
+        repository.close()
+
+
+async def _shoot_duplicates(settings: Settings) -> None:
+    from imagerepo_tui.tui.screens.duplicates import DuplicatesScreen
+
+    app = make_app(settings, graphics="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        gallery = app.screen.query_one(Gallery)
+        while not gallery.loaded_once:
+            await pilot.pause(0.05)
+        await pilot.press("S")
+        while not isinstance(app.screen, DuplicatesScreen) or not app.screen.groups:
+            await pilot.pause(0.05)
+        await _shot(pilot, ["l"], "duplicates.svg", settle=1.5)
+
+
+def make_duplicates_shot(root: Path, pictures: Path) -> None:
+    settings = Settings(data_dir=root / "dupes", embedded_idle_seconds=2)
+    _fill_duplicates(settings, pictures)
+    asyncio.run(_shoot_duplicates(settings))
+
+
 async def _shot(pilot: Pilot[None], keys: list[str], name: str, settle: float = 1.0) -> None:
     """Press ``keys``, let workers and previews settle, save the screen as ``name``."""
     await pilot.press(*keys)
@@ -195,6 +242,9 @@ async def _shot(pilot: Pilot[None], keys: list[str], name: str, settle: float = 
 def main() -> int:
     with tempfile.TemporaryDirectory() as temporary:
         root = Path(temporary)
+        # What the app remembers (grid or list, recent folders) starts empty, and the
+        # user's own file is left alone.
+        os.environ["IMAGEREPO_STATE"] = str(root / "state.json")
         settings = Settings(data_dir=root / "data", embedded_idle_seconds=2)
         pictures = root / "Pictures"
         pictures.mkdir()
@@ -209,6 +259,7 @@ def main() -> int:
         shared = Settings(data_dir=root / "shared", embedded_idle_seconds=2)
         _fill_accounts(shared, pictures)
         asyncio.run(_shoot_accounts(shared))
+        make_duplicates_shot(root, pictures)
     print(f"wrote {', '.join(p.name for p in sorted(HERE.glob('*.svg')))}")
     return 0
 

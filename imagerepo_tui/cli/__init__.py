@@ -43,6 +43,7 @@ def _commands() -> dict[str, Command]:
         cmd_update,
         cmd_upload,
     )
+    from imagerepo_tui.cli.dupes import cmd_dupes
     from imagerepo_tui.cli.organise import cmd_collections, cmd_purge, cmd_restore, cmd_trash
     from imagerepo_tui.cli.safekeeping import cmd_backup, cmd_check, cmd_copy
     from imagerepo_tui.cli.users import cmd_user, cmd_whoami
@@ -64,6 +65,7 @@ def _commands() -> dict[str, Command]:
         "check": cmd_check,
         "backup": cmd_backup,
         "copy": cmd_copy,
+        "dupes": cmd_dupes,
     }
 
 
@@ -141,9 +143,11 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     negated_terms = [word for word in unknown if re.fullmatch(r"-[^-].*", word)]
-    if unknown and (args.command != "ls" or negated_terms != unknown):
+    if unknown and (args.command not in ("ls", "dupes") or negated_terms != unknown):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    if unknown:
+    if unknown and args.command == "dupes":
+        args.words = [*args.words, *unknown]
+    elif unknown:
         args.query_words = [*args.query_words, *unknown]
     return args
 

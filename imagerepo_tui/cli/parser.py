@@ -7,6 +7,7 @@ import textwrap
 from collections.abc import Callable
 
 from imagerepo_tui import __version__
+from imagerepo_tui.cli.dupes_options import add_dupes_parser
 from imagerepo_tui.config import GRAPHICS_MODES, config_path
 
 
@@ -259,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     _json_option(whoami)
     _server_parser(command("server", "the embedded database: status, uri for other clients, stop"))
     _safekeeping_parsers(command)
+    add_dupes_parser(command, QUERY_HELP)
     return parser
 
 

@@ -6,6 +6,7 @@ from imagerepo_tui.store.common import utc_now
 from imagerepo_tui.store.connection import Store, open_store
 from imagerepo_tui.store.images import ImageStore, visibility
 from imagerepo_tui.store.models import PUBLIC, UNOWNED
+from imagerepo_tui.store.similar import HashStore
 from imagerepo_tui.store.users import UserExistsError, UserStore
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "UNOWNED",
     "CollectionExistsError",
     "CollectionStore",
+    "HashStore",
     "ImageStore",
     "Store",
     "UserExistsError",

@@ -15,6 +15,7 @@ from pymongo.collection import Collection as MongoCollection
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
+from imagerepo_tui.similarity import bands, is_hash
 from imagerepo_tui.store.connection import Store, describe_failure
 
 # Claims name the host and pid of their writer: only on this host can we tell
@@ -62,3 +63,11 @@ def utc_now() -> datetime:
     """Now, to the millisecond: what BSON stores, so a document read back compares equal."""
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def hash_fields(phash: object) -> dict[str, Any]:
+    """The stored fields of a perceptual hash: itself and its indexed band values
+    (``similarity.bands``); nothing for no hash."""
+    if not isinstance(phash, str) or not is_hash(phash):
+        return {}
+    return {"phash": phash, "phash_bands": bands(phash)}

@@ -18,7 +18,13 @@ from pymongo.errors import DuplicateKeyError
 
 from imagerepo_tui.errors import DuplicateContentError, ImageRepoError, NotFoundError
 from imagerepo_tui.query_terms import Query
-from imagerepo_tui.store.common import LIST_PROJECTION, database_errors, tolerant, utc_now
+from imagerepo_tui.store.common import (
+    LIST_PROJECTION,
+    database_errors,
+    hash_fields,
+    tolerant,
+    utc_now,
+)
 from imagerepo_tui.store.connection import Store
 from imagerepo_tui.store.counts import ImageCounts
 from imagerepo_tui.store.filters import audience_filters, listing_sort
@@ -223,6 +229,7 @@ class ImageStore:
         existing = self.find_by_sha256(fields["sha256"], fields["owner"])
         if existing is not None:
             return existing, False
+        fields = {**fields, **hash_fields(fields.get("phash"))}
         with database_errors(self.store):
             file_id = self._write_original(data, fields)
             try:
@@ -277,7 +284,14 @@ class ImageStore:
                 updated = self._update_and_read(
                     # Only if nobody replaced it meanwhile: never lose their new bytes.
                     {"_id": image_id, "file_id": old_file, "owner": owner},
-                    {"$set": {**fields, "file_id": new_file, "updated_at": utc_now()}},
+                    {
+                        "$set": {
+                            **fields,
+                            **hash_fields(fields.get("phash")),
+                            "file_id": new_file,
+                            "updated_at": utc_now(),
+                        }
+                    },
                 )
             except DuplicateKeyError:
                 self.originals.discard_quietly(new_file)

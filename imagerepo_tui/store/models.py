@@ -34,6 +34,8 @@ LOGIN_ATTEMPTS = "login_attempts"
 LIBRARY_STATE = "library_state"
 LAST_CHECK = "last_check"
 LAST_BACKUP = "last_backup"  # {_id, at, folder, host}: the last complete ``backup``
+# {_id: HASHED_UP_TO + owner key, seq}: how far that user's hash backfill got.
+HASHED_UP_TO = "phash_backfill:"
 # ``audience`` says who may see an image, as one value an index can match by
 # equality (the embedded server scans for $in and $or): the owner's id for a private
 # or trashed image, PUBLIC for a live public one. "" is the owner (and audience) of
@@ -95,6 +97,10 @@ class Image(Document):
     rating = IntField(default=0, min_value=0, max_value=5)
     favorite = BooleanField(default=False)
     rotation = IntField(default=0, choices=(0, 90, 180, 270))
+    # Perceptual hash (16 hex digits) and its four bands as indexed values, for
+    # near-duplicates (``similarity.py``); absent until computed (``store/similar``).
+    phash = StringField()
+    phash_bands = ListField(IntField())
 
     meta = {  # noqa: RUF012 - mongoengine's declaration style
         "collection": IMAGES,
@@ -134,6 +140,11 @@ class Image(Document):
             {"fields": ["trashed", "audience", "size", "_id"]},
             {"fields": ["trashed", "audience", "filename_key", "_id"]},
             {"fields": ["trashed", "audience", "taken_key", "_id"]},
+            # Near-duplicate candidates: equality on one band value (a multikey index
+            # holds all four); and ``similar:ID``'s few ids among what a user sees
+            # (without it, a filter of trashed, audience and _id is a full scan).
+            {"fields": ["trashed", "audience", "phash_bands"]},
+            {"fields": ["trashed", "audience", "_id"]},
         ],
     }
 

@@ -1,4 +1,5 @@
-"""The keys that rate, favourite and turn images: ``0``-``5``, ``*``, ``[`` and ``]``.
+"""The keys that judge images: rate, favourite and turn them (``0``-``5``, ``*``, ``[``,
+``]``), find the ones that look alike (``=``) and keep one of each group (``S``).
 
 A base of the main screen (``BrowseScreen``), which holds the ``Organiser`` whose bulk
 actions they use: with marks, a key acts on every marked image (one ``BulkJob``);
@@ -34,6 +35,7 @@ class JudgingScreen(Screen[None]):
     """Ratings, favourites and rotation for the screen that lists images."""
 
     organiser: Organiser
+    graphics: str
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *(_rating_binding(rating) for rating in range(6)),
@@ -44,7 +46,15 @@ class JudgingScreen(Screen[None]):
         Binding(
             "right_square_bracket", "rotate(90)", "Turn right", id="browse.rotate_right", show=False
         ),
+        Binding("equals_sign", "similar", "Similar", id="browse.similar", show=False),
+        Binding("S", "duplicates", "Duplicates", id="browse.duplicates", show=False),
     ]
+
+    def action_similar(self) -> None:
+        self.organiser.search_similar()
+
+    def action_duplicates(self) -> None:
+        self.organiser.open_duplicates(self.graphics)
 
     def action_rate(self, rating: int) -> None:
         """Rate the highlighted (or marked) images 1-5 stars; 0 makes them unrated."""

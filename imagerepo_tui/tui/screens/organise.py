@@ -46,7 +46,7 @@ TRASH_ONLY = frozenset({"restore", "empty_trash"})
 LIBRARY_ONLY = frozenset(
     {
         *("upload", "replace", "edit", "delete", "tag", "collect", "uncollect", "collections"),
-        *("share", "rate", "favorite", "rotate"),
+        *("share", "rate", "favorite", "rotate", "similar", "duplicates"),
     }
 )
 # Actions that only mean something in a library with accounts.
@@ -207,6 +207,28 @@ class Organiser:
                 return
             message = f"Saved as the smart collection {saved.name} ({saved.count:,} now)"
             self._from_thread(partial(self.notify, visible(message), markup=False))
+
+    # -- near-duplicates ------------------------------------------------------------------
+
+    def search_similar(self) -> None:
+        """Search for images like the highlighted one: ``similar:ID``, in the search box
+        for the user to see (and edit)."""
+        image = self.gallery.current
+        if image is not None:
+            self.search_bar.input.value = f"similar:{image.id}"
+            self.search_bar.add_class("shown")
+            self.apply_search(f"similar:{image.id}")
+
+    def open_duplicates(self, graphics: str) -> None:
+        """The duplicates view; the list is read again if something was merged there."""
+        from imagerepo_tui.tui.screens.duplicates import DuplicatesScreen
+
+        def closed(merged: bool | None) -> None:
+            repository = self._repository()
+            if merged and repository is not None:
+                self.gallery.reload(repository)
+
+        self.screen.app.push_screen(DuplicatesScreen(graphics), closed)
 
     # -- collections ----------------------------------------------------------------------
 
