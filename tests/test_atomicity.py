@@ -4,9 +4,9 @@ GridFS bytes, and a retry succeeds. Failures are injected by the real server's
 
 The commands one upload sends, in order (checked by ``test_the_command_sequence``):
 insert gridfs_claims, insert fs.chunks, insert fs.files, findAndModify counters,
-insert images; a content update: findAndModify gridfs_claims (x2), update images,
-then delete fs.files / fs.chunks of the old bytes; a purge: delete images,
-delete fs.files, delete fs.chunks (a purge; delete moves to the trash).
+insert images, update image_counts; a content update: findAndModify gridfs_claims
+(x2), update images, then delete fs.files / fs.chunks of the old bytes; a purge: delete images,
+update image_counts, delete fs.files, delete fs.chunks (a purge; delete moves to the trash).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
 from imagerepo_tui.repository import ImageRepository, find_upload_files
 from tests.sample_images import encode, jpeg_bytes, picture, write
 from tests.support import assert_no_orphans, assert_no_traceback, run_main
+from tests.test_counts import actual_counts, kept_counts
 
 NOT_RETRYABLE = {"errorCode": 2}  # BadValue: no driver retries it
 CUT = {"closeConnection": True}
@@ -86,6 +87,7 @@ def test_the_command_sequence(settings, tmp_path: Path) -> None:
         ("insert", "fs.files"),
         ("findAndModify", "counters"),
         ("insert", "images"),
+        ("update", "image_counts"),  # after the image: a failure there loses no image
     ]
     assert upload[0] == ("findAndModify", "gridfs_claims")  # mongoengine's save()
     assert upload[1] == ("insert", "gridfs_claims")
@@ -100,6 +102,7 @@ def test_the_command_sequence(settings, tmp_path: Path) -> None:
     ]
     assert [c for c in delete if c[1] != "gridfs_claims"] == [
         ("delete", "images"),
+        ("update", "image_counts"),
         ("delete", "fs.files"),
         ("delete", "fs.chunks"),
     ]
@@ -142,6 +145,26 @@ def test_failed_upload_leaves_no_trace_and_retry_works(
     assert raw_db["images"].count_documents({}) == 1
     assert_no_orphans(raw_db)
     assert repo.original_bytes(result.image.id)[1] == path.read_bytes()
+
+
+def test_a_failed_count_update_loses_no_image_and_check_repairs_the_count(
+    repo: ImageRepository, raw_db, fail_point, cli, tmp_path: Path
+) -> None:
+    """The kept count is written after the image (``store/counts.py``): when that
+    write fails, the upload still succeeded, and only the count is off until
+    ``check --repair``."""
+    path = write(tmp_path / "photo.jpg", jpeg_bytes(seed=4))
+    fail_point({"times": 1}, failCommands=["update"], **NOT_RETRYABLE)
+    result = repo.upload(path)
+    fail_point("off")
+    assert result.status == "created" and result.image is not None
+    assert raw_db["images"].count_documents({}) == 1
+    assert (repo.count(), repo.count("size:>=0")) == (0, 1)  # the kept count missed it
+    # (The CLI closes the process's one connection, the repository's too.)
+    assert cli("check")[0] == 1
+    assert cli("check", "--repair")[0] in (0, 1)
+    assert kept_counts(raw_db) == actual_counts(raw_db) == {"live:": 1}
+    assert cli("check")[0] == 0
 
 
 def test_write_concern_error_never_leaves_an_image_without_bytes(
