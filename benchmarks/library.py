@@ -24,6 +24,7 @@ import hashlib
 import io
 import random
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ from pymongo import MongoClient
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository, search_fields
 from imagerepo_tui.similarity import bands
+from imagerepo_tui.store.counts import COUNTS, count_key
 from imagerepo_tui.store.models import HASHED_UP_TO, LIBRARY_STATE
 
 TAGS = [
@@ -236,6 +238,11 @@ def fill(uri: str, count: int, batch: int = 2000, seed: int = 7) -> float:
         db["fs.chunks"].insert_many([row[2] for row in rows], ordered=False)
         db["fs.files"].insert_many([row[1] for row in rows], ordered=False)
         db["images"].insert_many([row[0] for row in rows], ordered=False)
+        # Written behind the app's back, so the counts it keeps are added to here too.
+        added = Counter(count_key(row[0].get("audience"), row[0].get("trashed")) for row in rows)
+        for key, n in added.items():
+            if key is not None:
+                db[COUNTS].update_one({"_id": key}, {"$inc": {"n": n}}, upsert=True)
         db["counters"].update_one({"_id": "image_seq"}, {"$set": {"value": rows[-1][0]["seq"]}})
         # Every image has its hash: nothing for the near-duplicate backfill to walk.
         db[LIBRARY_STATE].update_one(
