@@ -288,7 +288,10 @@ class TileGrid:
         repository = gallery.repository
         if not self.on or repository is None:
             return
-        margin = MARGIN_ROWS * self.tile_height
+        # A screen either way: after the screen itself is drawn, the worker goes on to
+        # the screens PgDn and PgUp show next, so paging at a reading pace finds its
+        # tiles drawn.
+        margin = max(MARGIN_ROWS * self.tile_height, gallery.size.height)
         shown = self.items(max(0, int(gallery.scroll_y) - margin), gallery.size.height + 2 * margin)
         # The screen first, then the margins: the order the worker draws them in.
         on_screen = self.items(int(gallery.scroll_y), gallery.size.height)
