@@ -97,7 +97,7 @@ async def _hidden(
     started = time.perf_counter()
     screen = await upload_hidden(pilot, app, folder)
     keys = ("j", "k")
-    handled = Handled(gallery, ("action_cursor",))
+    handled = Handled(gallery, ("action_vertical",))  # j and k
     out.during, out.sent = await keys_while(pilot, handled, keys, lambda: screen.running)
     out.import_seconds = time.perf_counter() - started
     out.created = screen.counts["created"]

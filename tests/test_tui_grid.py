@@ -15,9 +15,11 @@ from imagerepo_tui.tui.app import ImageRepoApp
 from imagerepo_tui.tui.screens.browse import BrowseScreen, GalleryHeader
 from imagerepo_tui.tui.screens.modals import ConfirmScreen
 from imagerepo_tui.tui.widgets.gallery import Gallery
+from imagerepo_tui.tui.widgets.grid import _tile
 from imagerepo_tui.tui.widgets.metadata import MetadataPane
 from imagerepo_tui.tui.widgets.preview import PreviewPane
 from imagerepo_tui.tui.widgets.search import SearchInput
+from tests.sample_images import encode, picture
 from tests.tui_support import ready, run_app_test, settle, shown_text, upload_samples, wait_for
 
 
@@ -249,3 +251,14 @@ def test_hostile_title_and_a_garbage_thumbnail_in_a_tile(
         assert app.is_running
 
     run_app_test(settings, body, repo)
+
+
+def test_a_turned_image_has_a_turned_tile() -> None:
+    """Tiles are drawn like previews: the image's rotation on top of its (already
+    upright) thumbnail, so a landscape photo turned 90° gets a portrait tile."""
+    thumbnail = encode(picture(64, 32, seed=5), "WEBP")
+    box = (20, 20)
+    upright, turned = _tile(thumbnail, box, 0), _tile(thumbnail, box, 90)
+    assert (len(upright[0]), len(upright)) == (20, 5)  # 20×10 pixels, 2 per cell row
+    assert (len(turned[0]), len(turned)) == (10, 10)  # 10×20 pixels
+    assert _tile(b"garbage", box, 90) == [] and _tile(None, box, 0) == []

@@ -93,7 +93,7 @@ def test_browsing_is_answered_during_a_hidden_500_image_import(
     async def body(pilot: Pilot[Any], app: ImageRepoApp) -> None:
         gallery = await ready(pilot, 0)
         screen = await upload_hidden(pilot, app, folder)
-        handled = Handled(gallery, ("action_cursor",))
+        handled = Handled(gallery, ("action_vertical",))  # j and k
         latencies, _sent = await keys_while(pilot, handled, ("j", "k"), lambda: screen.running)
         during.extend(latencies)
 

@@ -50,6 +50,7 @@ CACHE_SIZE = 300
 Lines = list[list[Segment]]
 # Thumbnails fetched per round trip: about a screen row or two of tiles.
 FETCH_BATCH = 12
+TileKey = tuple[str, str, int, int]
 NO_PICTURE: Lines = []  # the thumbnail was missing or did not decode
 
 
@@ -57,21 +58,21 @@ class TileCache:
     """A thread-safe LRU of rendered tile pictures, keyed by content and size."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
-        self._items: OrderedDict[tuple[str, str, int], Lines] = OrderedDict()
+        self._items: OrderedDict[TileKey, Lines] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def get(self, key: tuple[str, str, int]) -> Lines | None:
+    def get(self, key: TileKey) -> Lines | None:
         with self._lock:
             lines = self._items.get(key)
             if lines is not None:
                 self._items.move_to_end(key)
             return lines
 
-    def put(self, key: tuple[str, str, int], lines: Lines) -> None:
+    def put(self, key: TileKey, lines: Lines) -> None:
         with self._lock:
             self._items[key] = lines
             self._items.move_to_end(key)
@@ -147,7 +148,7 @@ class TileGrid:
         self.on = remembered.text("view") == "grid"
         self.size = max(0, min(len(SIZES) - 1, remembered.number("tile_size", DEFAULT_SIZE)))
         self.cache = TileCache()
-        self._pending: set[tuple[str, str, int]] = set()  # asked of the running worker
+        self._pending: set[TileKey] = set()  # asked of the running worker
 
     # -- switching --------------------------------------------------------------------
 
@@ -276,8 +277,8 @@ class TileGrid:
         shown = Segment.apply_style(text.render(gallery.app.console, end=""), style)
         return [pad, *shown, pad]
 
-    def _key(self, info: ImageInfo) -> tuple[str, str, int]:
-        return (info.id, info.sha256, self.size)
+    def _key(self, info: ImageInfo) -> TileKey:
+        return _tile_key(info, self.size)
 
     # -- pictures (workers) -------------------------------------------------------------
 
@@ -315,7 +316,7 @@ class TileGrid:
 
     def _draw(
         self,
-        keys: set[tuple[str, str, int]],
+        keys: set[TileKey],
         infos: Sequence[ImageInfo],
         picture: tuple[int, int],
         size: int,
@@ -346,16 +347,23 @@ class TileGrid:
             for info in batch:
                 if worker.is_cancelled:
                     return
-                self.cache.put((info.id, info.sha256, size), _tile(found.get(info.id), box))
+                picture = _tile(found.get(info.id), box, info.rotation)
+                self.cache.put(_tile_key(info, size), picture)
             with contextlib.suppress(RuntimeError):  # the app is closing
                 self.gallery.post_message(TilesReady())
 
 
-def _tile(data: bytes | None, box: tuple[int, int]) -> Lines:
-    """A stored thumbnail as half-block lines; missing or undecodable: no picture."""
+def _tile_key(info: ImageInfo, size: int) -> TileKey:
+    """What a drawn tile depends on: the bytes, how they are turned, the tile size."""
+    return (info.id, info.sha256, info.rotation, size)
+
+
+def _tile(data: bytes | None, box: tuple[int, int], rotation: int) -> Lines:
+    """A stored thumbnail as half-block lines, turned as the image is drawn (the
+    thumbnail is upright already); missing or undecodable: no picture."""
     if not data:
         return NO_PICTURE
     try:
-        return half_blocks(imaging.render_preview(data, box))
+        return half_blocks(imaging.render_preview(data, box, rotation))
     except Exception:  # ImageRepoError or worse: a tile never takes the app down
         return NO_PICTURE
