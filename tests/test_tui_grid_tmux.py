@@ -6,28 +6,20 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.sample_images import jpeg_bytes, write
-from tests.test_tui_tmux import HALF_BLOCKS, TMUX, Tmux
+from tests.test_tui_tmux import HALF_BLOCKS, TMUX, Tmux, isolated_env, tmux
+
+__all__ = ["tmux"]  # the fixture
 
 pytestmark = pytest.mark.skipif(
     TMUX is None, reason="tmux is not installed (.ci/run installs it): end-to-end test skipped"
 )
 
 NAMES = [f"tile{n}.jpg" for n in range(8)]
-
-
-@pytest.fixture
-def tmux(embedded_data_dir: Path) -> Iterator[Tmux]:
-    name = f"imagerepo-test-{uuid.uuid4().hex[:10]}"
-    session = Tmux(socket=name, session=name)
-    yield session
-    session.kill()
 
 
 def _names_on_one_line(screen: str) -> int:
@@ -43,21 +35,7 @@ def test_grid_in_tmux(tmux: Tmux, embedded_data_dir: Path, tmp_path: Path):
     folder = tmp_path / "pictures"
     for n, name in enumerate(NAMES):
         write(folder / name, jpeg_bytes(160 + n, 120, seed=n))
-    home = tmp_path / "tmux-home"
-    environment = [
-        "env",
-        "-u",
-        "COLUMNS",  # set by pytest plugins; Textual would believe them over the pane
-        "-u",
-        "LINES",
-        f"HOME={home}",
-        f"XDG_CONFIG_HOME={home / '.config'}",
-        f"XDG_DATA_HOME={home / '.local' / 'share'}",
-        f"XDG_CACHE_HOME={home / '.cache'}",
-        f"IMAGEREPO_STATE={home / 'state.json'}",
-        "TERM=xterm-256color",
-        "COLORTERM=truecolor",
-    ]
+    environment = [*isolated_env(tmp_path / "tmux-home"), "COLORTERM=truecolor"]
     upload = [sys.executable, "-m", "imagerepo_tui", "upload", "--data-dir"]
     subprocess.run(
         [*environment, *upload, str(embedded_data_dir), str(folder), "-r"],

@@ -117,6 +117,25 @@ class Tmux:
             self.socket_path.unlink(missing_ok=True)
 
 
+def isolated_env(home: Path) -> list[str]:
+    """``env ...`` that runs a command as a fresh user at ``home``: nothing of the real
+    user's config, data or remembered state, and the pane's own size."""
+    return [
+        "env",
+        "-u",
+        "COLUMNS",  # set by pytest plugins; Textual would believe them over the pane
+        "-u",
+        "LINES",
+        f"HOME={home}",
+        f"XDG_CONFIG_HOME={home / '.config'}",
+        f"XDG_DATA_HOME={home / '.local' / 'share'}",
+        f"XDG_CACHE_HOME={home / '.cache'}",
+        f"XDG_STATE_HOME={home / '.local' / 'state'}",
+        f"IMAGEREPO_STATE={home / 'state.json'}",
+        "TERM=xterm-256color",
+    ]
+
+
 @pytest.fixture
 def tmux(embedded_data_dir: Path) -> Iterator[Tmux]:
     """Depends on ``embedded_data_dir`` so tmux (and the app) go first, then the
@@ -164,18 +183,8 @@ def test_tmux_end_to_end(tmux: Tmux, embedded_data_dir: Path, tmp_path: Path):
     names = [f"shot{n}.jpg" for n in range(3)]
     for n, name in enumerate(names):
         write(start / "pictures" / name, jpeg_bytes(160 + n, 120, seed=n))
-    home = tmp_path / "tmux-home"
     command = [
-        "env",
-        "-u",
-        "COLUMNS",  # set by pytest plugins; Textual would believe them over the pane
-        "-u",
-        "LINES",
-        f"HOME={home}",
-        f"XDG_CONFIG_HOME={home / '.config'}",
-        f"XDG_DATA_HOME={home / '.local' / 'share'}",
-        f"XDG_CACHE_HOME={home / '.cache'}",
-        "TERM=xterm-256color",
+        *isolated_env(tmp_path / "tmux-home"),
         "COLORTERM=truecolor",
         sys.executable,
         "-m",
