@@ -6,6 +6,7 @@ becomes one ``InvalidImageError`` with a sentence a user can act on.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import warnings
@@ -14,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError, features
-from pillow_heif import register_heif_opener
 
 from imagerepo_tui.decoder_notes import decoder_messages, is_native_warning, native_output
 from imagerepo_tui.errors import InvalidImageError
@@ -32,13 +32,6 @@ warnings.filterwarnings("always", module=r"PIL\.")
 # silenced rather than escalated.
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
-# Phones' formats. HEIF/HEIC: pillow-heif's opener, registered here once for the whole
-# core (this is its only Pillow module); its thumbnails, depth maps and auxiliary images
-# are never shown, so they are not read. AVIF: Pillow's own plugin, nothing to
-# register: its wheels carry libavif since 11.3 (pyproject asks for >= 11.3), and
-# pillow-heif 1.x dropped AVIF for that reason. ``allowed_formats`` asks both at run time.
-register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
-
 _BASE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP")
 # Pillow opens a camera's multi-picture JPEG (MPO: stereo pairs, a preview beside the
 # photo) as format "MPO" through the JPEG opener. It is stored as "MPO" (what it is; the
@@ -55,13 +48,27 @@ _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 
 def allowed_formats() -> tuple[str, ...]:
     """The allowlist: base formats plus HEIF/AVIF when a plugin for them is present."""
+    return _BASE_FORMATS + _phone_formats()
+
+
+@functools.cache
+def _phone_formats() -> tuple[str, ...]:
+    """Phones' formats, set up on the first decode rather than at import (the TUI
+    imports this module before its first frame). HEIF/HEIC: pillow-heif's opener,
+    registered once for the whole core (this is its only Pillow module); thumbnails,
+    depth maps and auxiliary images inside the file are never shown, so not read.
+    AVIF: Pillow's own plugin, nothing to register: its wheels carry libavif since 11.3
+    (pyproject asks for >= 11.3), and pillow-heif 1.x dropped AVIF for that reason."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
     extra: list[str] = []
     if features.check("avif"):
         extra.append("AVIF")
     Image.init()
     if "HEIF" in Image.OPEN:
         extra.append("HEIF")
-    return _BASE_FORMATS + tuple(extra)
+    return tuple(extra)
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def test_a_cli_command_never_loads_textual(db_uri: str) -> None:
 def test_the_tui_starts_without_what_its_first_frame_does_not_need() -> None:
     """What the TUI imports before its first frame, it imports in every start: the
     database driver loads in the connecting worker, numpy (textual-image's optional
-    Sixel speed-up) not at all, the CLI's output and rarely used screens on first use."""
+    Sixel speed-up) not at all, the HEIF plugin on the first decode, the CLI's output and rarely used screens on first use."""
     probe = (
         "import json, sys\n"
         "import imagerepo_tui.cli, imagerepo_tui.tui.app\n"
@@ -82,6 +82,7 @@ def test_the_tui_starts_without_what_its_first_frame_does_not_need() -> None:
     assert "textual_image.widget" in loaded  # the probe does load the TUI
     deferred = {
         "numpy",
+        "pillow_heif",  # registered on the first decode
         "pymongo",
         "mongoengine",
         "imagerepo_tui.repository",
