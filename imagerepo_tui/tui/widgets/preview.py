@@ -190,8 +190,10 @@ class PreviewPane(Widget):
 
     def _show_thumbnail(self, info: ImageInfo, box: tuple[int, int], repository: Any) -> None:
         """The stored thumbnail, if it decodes: one another client wrote may be any
-        bytes at all, and then the original (loaded next anyway) is all there is."""
-        thumbnail = repository.thumbnail(info.id)
+        bytes at all, and then the original (loaded next anyway) is all there is. Read
+        as the grid reads tiles: one round trip, where ``thumbnail(id)`` first looks
+        the (possibly abbreviated) id up."""
+        thumbnail = repository.thumbnails([info.id]).get(info.id, b"")
         if not thumbnail or get_current_worker().is_cancelled:
             return
         try:
