@@ -8,6 +8,9 @@ built once and cached under benchmarks/.data.
 
     python -m benchmarks [--quick] [--only import,search,tui,keys,safekeeping]
 
+Sections report their goals as ratios (``benchmarks.goals``); the last table gathers
+every goal of the run.
+
 ``--quick`` uses smaller sizes (5 photos, one round; 10,000-image libraries;
 3 spawns per start-up figure; a 100-image import for the keys) to check that
 everything works, not for the README.
@@ -16,9 +19,12 @@ everything works, not for the README.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
+
+from benchmarks.goals import Goal
 
 SECTIONS: dict[str, tuple[list[str], list[str]]] = {
     # name: (full-size arguments, --quick arguments)
@@ -52,6 +58,7 @@ def main() -> int:
         parser.error(f"unknown section(s): {', '.join(unknown)}")
 
     failed: list[str] = []
+    goals: list[Goal] = []
     for name in chosen:
         full, quick = SECTIONS[name]
         command = [
@@ -63,16 +70,44 @@ def main() -> int:
         shown = " ".join(["python", *command[1:]])
         print(f"\n=== {name}: {shown}", flush=True)
         started = time.monotonic()
-        # Inherited stdout/stderr: the child's output streams straight through.
-        code = subprocess.call(command)
+        code = _run_streaming(command, goals)
         took = time.monotonic() - started
         print(f"=== {name}: {'ok' if code == 0 else f'failed (exit {code})'} in {took:.0f} s")
         if code != 0:
             failed.append(name)
+    _print_goals(goals)
     if failed:
         print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _run_streaming(command: list[str], goals: list[Goal]) -> int:
+    """Run one section with its output passed through line by line as it comes,
+    keeping the goals it reports."""
+    unbuffered = {**os.environ, "PYTHONUNBUFFERED": "1"}  # a pipe would hold lines back
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, text=True, bufsize=1, env=unbuffered
+    ) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            print(line, end="", flush=True)
+            goal = Goal.parse(line)
+            if goal is not None:
+                goals.append(goal)
+    return child.returncode
+
+
+def _print_goals(goals: list[Goal]) -> None:
+    if not goals:
+        return
+    print("\n=== goals (each a ratio against a baseline measured in the same run)")
+    width = max(len(goal.name) for goal in goals)
+    for goal in goals:
+        verdict = "met" if goal.met else "NOT met"
+        print(
+            f"{goal.name:<{width}}  {goal.ratio:>8.3g}  {goal.bound:<8}  {verdict:<8}  {goal.note}"
+        )
 
 
 if __name__ == "__main__":

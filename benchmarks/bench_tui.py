@@ -45,6 +45,7 @@ from typing import Any
 from pymongo import DESCENDING, MongoClient
 
 from benchmarks.bench_search import AUDIENCES, VISIBLE, ensure_library
+from benchmarks.goals import report_goal
 from benchmarks.photos import CACHE, make_photo_folder
 from benchmarks.timing import median_seconds, user_environment
 from benchmarks.tui_start import SIZE, START_MODES, hook_display
@@ -472,6 +473,9 @@ def _browse_table(library: str) -> None:
     rss = f"{browse['peak_rss_mb']:.0f} MB", f"{grid['peak_rss_mb']:.0f} MB"
     print(f"{'peak RSS':<34}  {rss[0]:>26}  {rss[1]:>26}")
     print("grid goal: PgDn p95 ≤ 300 ms with every tile drawn; peak RSS < 250 MB")
+    if grid.get("pagedown"):
+        report_goal("grid PgDn p95 / 300 ms", _p95(grid["pagedown"]) / 0.3, 1.0)
+    report_goal("grid peak RSS / 250 MB", grid["peak_rss_mb"] / 250, 1.0)
 
 
 if __name__ == "__main__":

@@ -70,7 +70,8 @@ def test_a_cli_command_never_loads_textual(db_uri: str) -> None:
 def test_the_tui_starts_without_what_its_first_frame_does_not_need() -> None:
     """What the TUI imports before its first frame, it imports in every start: the
     database driver loads in the connecting worker, numpy (textual-image's optional
-    Sixel speed-up) not at all, the HEIF plugin on the first decode, the CLI's output and rarely used screens on first use."""
+    Sixel speed-up) not at all, the HEIF plugin on the first decode, the CLI's output
+    and rarely used screens on first use."""
     probe = (
         "import json, sys\n"
         "import imagerepo_tui.cli, imagerepo_tui.tui.app\n"
