@@ -51,11 +51,18 @@ class Library(Protocol):
     def delete(self, image_id: str) -> ImageInfo: ...
     def collection_names(self, collection_ids: Iterable[str]) -> list[str]: ...
     def add_to_collection(self, name: str, image_ids: Iterable[str]) -> int: ...
-    def _me(self) -> str: ...
-    def _audiences(self, trash: bool = False) -> list[str]: ...
-    def _info(self, doc: dict[str, Any], own: set[str] | None = None) -> ImageInfo: ...
-    def _own_collections(self) -> set[str] | None: ...
-    def _criteria(self, query: str | Query | None) -> Query: ...
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking and how the facade shows them images, handed over as callables
+    so this module reaches into no private part of ``ImageRepository``."""
+
+    me: Callable[[], str]
+    audiences: Callable[[], list[str]]
+    info: Callable[[dict[str, Any], set[str] | None], ImageInfo]
+    own_collections: Callable[[], set[str] | None]
+    criteria: Callable[[str | Query | None], Query]
 
 
 @dataclass
@@ -124,8 +131,9 @@ def _best_first(image: ImageInfo) -> tuple[int, int, int]:
 class Duplicates:
     """Near-duplicates among the images the logged-in user may see."""
 
-    def __init__(self, library: Library, hashes: HashStore) -> None:
+    def __init__(self, library: Library, viewer: Viewer, hashes: HashStore) -> None:
         self._library = library
+        self._viewer = viewer
         self._hashes = hashes
 
     # -- finding ------------------------------------------------------------------------
@@ -136,11 +144,11 @@ class Duplicates:
         """Groups of images within ``threshold`` bits of each other among the matches
         of ``query``, largest group first."""
         check_threshold(threshold)
-        criteria = self._library._criteria(query)
+        criteria = self._viewer.criteria(query)
         found = Groups()
         ids: list[Any] = []
         hashes: list[str] = []
-        for doc in self._hashes.hashes(criteria, self._library._audiences()):
+        for doc in self._hashes.hashes(criteria, self._viewer.audiences()):
             fields = Fields(doc)
             phash = fields.perceptual_hash("phash")
             if fields.problems:
@@ -162,13 +170,13 @@ class Duplicates:
     def _records(self, ids: Sequence[Any]) -> dict[Any, ImageInfo]:
         """Records of these images, read in batches, keeping only those still visible
         and live (one may have been trashed or unshared since its hash was read)."""
-        audiences = set(self._library._audiences())
-        own = self._library._own_collections()
+        audiences = set(self._viewer.audiences())
+        own = self._viewer.own_collections()
         records: dict[Any, ImageInfo] = {}
         for start in range(0, len(ids), _FETCH_BATCH):
             for doc in self._hashes.documents(ids[start : start + _FETCH_BATCH]):
                 if doc.get("audience") in audiences and doc.get("trashed") is False:
-                    records[doc["_id"]] = self._library._info(doc, own)
+                    records[doc["_id"]] = self._viewer.info(doc, own)
         return records
 
     def _near(self, image_id: str, threshold: int) -> list[tuple[int, Any]]:
@@ -182,7 +190,7 @@ class Duplicates:
             raise ImageRepoError(
                 f"image {oid}: {problem} (imagerepo-tui dupes --index computes hashes)"
             )
-        docs = self._hashes.sharing_bands(probes(phash, threshold), self._library._audiences())
+        docs = self._hashes.sharing_bands(probes(phash, threshold), self._viewer.audiences())
         near: list[tuple[int, Any]] = []
         for doc in docs:
             other = Fields(doc).perceptual_hash("phash")
@@ -205,7 +213,7 @@ class Duplicates:
 
     def _own(self, image_id: str) -> ImageInfo:
         image = self._library.info(image_id)
-        if image.owner != self._library._me():
+        if image.owner != self._viewer.me():
             owner = image.owner_name or "another user"
             raise PermissionDeniedError(
                 f"image {image.id} belongs to {visible(owner)}; only your own images can be merged"
@@ -248,7 +256,7 @@ class Duplicates:
     def unindexed(self) -> int:
         """How many upload numbers the backfill has still to walk for this user (0:
         every image they may see that could be hashed has its hash)."""
-        done = self._hashes.hashed_up_to(self._library._me())
+        done = self._hashes.hashed_up_to(self._viewer.me())
         return max(0, self._hashes.newest_seq() - done)
 
     def index(
@@ -266,8 +274,8 @@ class Duplicates:
         run continues where it left off. An image that cannot be decoded is told to
         ``on_skip(id, reason)`` and passed over; ``on_progress(done, total)`` counts
         upload numbers walked. Returns how many images were hashed."""
-        me = self._library._me()
-        audiences = self._library._audiences()
+        me = self._viewer.me()
+        audiences = self._viewer.audiences()
         start = self._hashes.hashed_up_to(me)
         newest = self._hashes.newest_seq()
         hashed = 0

@@ -16,7 +16,7 @@ from imagerepo_tui import imaging
 from imagerepo_tui.access import Access
 from imagerepo_tui.albums import Albums
 from imagerepo_tui.config import Settings
-from imagerepo_tui.duplicates import Duplicates
+from imagerepo_tui.duplicates import Duplicates, Viewer
 from imagerepo_tui.edits import metadata_changes, new_content_fields
 from imagerepo_tui.errors import (
     ImageRepoError,
@@ -112,7 +112,10 @@ class ImageRepository:
         self._collections = CollectionStore(store)
         self._access = Access(UserStore(store), self._images, self._collections)
         self._upload_writer = UploadWriter(self._images, self._collections, self._me, self._info)
-        self.duplicates = Duplicates(self, HashStore(self._images))
+        viewer = Viewer(
+            self._me, self._audiences, self._info, self._own_collections, self._criteria
+        )
+        self.duplicates = Duplicates(self, viewer, HashStore(self._images))
         self._albums = Albums(
             self._collections, self._me, self.count, self._owner_id, self.duplicates.similar_term
         )
