@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import OptionList
+from textual.widgets import Button, OptionList
+from textual.widgets._footer import FooterKey
 
 from imagerepo_tui.config import Settings
 from imagerepo_tui.remembered import state_path
@@ -270,5 +271,30 @@ def test_a_highlighted_folder_shows_a_few_of_its_images(
             pilot, lambda: "Folder" in shown_text(facts) and "trip" not in shown_text(facts)
         )
         assert "0 image files" in shown_text(facts)
+
+    run_app_test(settings, body, repo)
+
+
+def test_the_upload_button_and_the_footer_show_whole_labels(
+    settings: Settings, repo: ImageRepository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The button shows "Upload 2 files (…)" whole, and the docked command palette key
+    does not cover Quit at 120 columns."""
+    for n in range(2):
+        write(tmp_path / "pics" / f"p{n}.jpg", jpeg_bytes(300, 200, seed=n))
+    monkeypatch.chdir(tmp_path / "pics")
+
+    async def body(pilot: Pilot[Any], app: ImageRepoApp) -> None:
+        screen = await _picker(pilot)
+        tree = screen.query_one(ImageTree)
+        await wait_for(pilot, lambda: len(tree.root.children) == 2)
+        await pilot.press("down", "space", "space")
+        button = screen.query_one("#upload", Button)
+        await wait_for(pilot, lambda: str(button.label).startswith("Upload 2 files ("))
+        await settle(pilot)
+        assert button.content_region.width >= len(str(button.label))
+        quit_key = next(k for k in screen.query(FooterKey) if k.description == "Quit")
+        palette = next(k for k in screen.query(FooterKey) if k.description == "Commands")
+        assert 0 < quit_key.region.width and quit_key.region.right <= palette.region.x
 
     run_app_test(settings, body, repo)

@@ -106,7 +106,7 @@ class UploadPickerScreen(Screen[UploadRequest | None]):
         with Horizontal(id="picker-actions"):
             yield Static("", id="picker-summary", markup=False)
             yield Button("Upload 0 files", variant="primary", id="upload", disabled=True)
-        yield Footer()
+        yield Footer(compact=True)  # compact: its eleven keys and Quit fit in 120 columns
 
     def on_mount(self) -> None:
         self.image_tree.focus()
