@@ -295,6 +295,6 @@ def test_the_upload_button_and_the_footer_show_whole_labels(
         assert button.content_region.width >= len(str(button.label))
         quit_key = next(k for k in screen.query(FooterKey) if k.description == "Quit")
         palette = next(k for k in screen.query(FooterKey) if k.description == "Commands")
-        assert 0 < quit_key.region.width and quit_key.region.right <= palette.region.x
+        assert quit_key.region.width > 0 and quit_key.region.right <= palette.region.x
 
     run_app_test(settings, body, repo)
