@@ -56,8 +56,11 @@ def remember_upload(paths: Sequence[Path], remembered: Remembered | None = None)
 def start_folder(remembered: Remembered | None = None) -> Path:
     """Where the picker opens: the folder of the last upload, or the current folder."""
     recent = recent_folders(remembered)
-    if recent:
-        return recent[0]
+    return recent[0] if recent else current_folder()
+
+
+def current_folder() -> Path:
+    """The current folder, or home if it was deleted under us."""
     try:
         return Path.cwd()
     except OSError:  # the current folder was deleted under us

@@ -22,7 +22,7 @@ from textual.widgets.directory_tree import DirEntry
 
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.paths import looks_like_image
-from imagerepo_tui.tui.recent_folders import recent_folders, start_folder
+from imagerepo_tui.tui.recent_folders import current_folder, recent_folders, start_folder
 from imagerepo_tui.tui.screens.recent import RecentFoldersScreen
 from imagerepo_tui.tui.upload_job import LOG_LINES, UploadJob
 from imagerepo_tui.tui.widgets.file_preview import FilePreview
@@ -94,8 +94,11 @@ class UploadPickerScreen(Screen[UploadRequest | None]):
     def __init__(self, graphics: str, start: Path | None = None) -> None:
         super().__init__()
         self.graphics = graphics
-        # Where the last upload came from (if that folder is still there).
-        self.start = start or start_folder()
+        # Where the last upload came from is looked up after the first frame, off the
+        # UI thread: it reads the state file and checks the folder is there, which a
+        # hung network share could make wait for minutes. Meanwhile: the current folder.
+        self.start = start or current_folder()
+        self._look_up_start = start is None
 
     def compose(self) -> ComposeResult:
         yield Static(self.TITLE_TEXT, id="picker-title", markup=False)
@@ -112,6 +115,19 @@ class UploadPickerScreen(Screen[UploadRequest | None]):
         self.image_tree.focus()
         self._summarise()
         self.query_one(FilePreview).show(self.start)
+        if self._look_up_start:
+            self._find_start()
+
+    @work(thread=True, exclusive=True, group="start-folder", exit_on_error=False)
+    def _find_start(self) -> None:
+        folder = start_folder()
+        with contextlib.suppress(RuntimeError):  # the app is closing
+            self.app.call_from_thread(self._open_start, folder)
+
+    def _open_start(self, folder: Path) -> None:
+        # Not once the user has gone somewhere else themselves.
+        if folder != self.start and Path(self.image_tree.path) == self.start:
+            self.go_to(folder)
 
     @property
     def image_tree(self) -> ImageTree:
