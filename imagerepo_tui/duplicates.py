@@ -218,22 +218,34 @@ class Duplicates:
             raise PermissionDeniedError(
                 f"image {image.id} belongs to {visible(owner)}; only your own images can be merged"
             )
-        if image.deleted_at is not None:
-            raise ImageRepoError(f"image {image.id} is in the trash; restore it first")
         return image
 
     def merge(self, keep_id: str, other_ids: Sequence[str]) -> ImageInfo:
         """Keep one image of a group: the others go to the trash, and their tags,
         collections and custom fields move to the kept one (its own values win where
-        both have a custom field). Every id is checked before anything changes."""
+        both have a custom field). Every id is checked before anything changes.
+
+        Not one transaction: the kept image gains first and the others are trashed
+        after, so a merge cut short loses nothing, and running it again finishes it
+        (images already in the trash are passed over)."""
         keep = self._own(keep_id)
+        if keep.deleted_at is not None:
+            raise ImageRepoError(f"image {keep.id} is in the trash; restore it first")
         others: dict[str, ImageInfo] = {}
+        trashed: list[str] = []
         for other_id in other_ids:
             other = self._own(other_id)
             if other.id == keep.id:
                 raise ImageRepoError(f"image {keep.id} is the one kept: it cannot also go")
-            others.setdefault(other.id, other)
+            if other.deleted_at is not None:
+                trashed.append(other.id)
+            else:
+                others.setdefault(other.id, other)
         if not others:
+            if trashed:
+                raise ImageRepoError(
+                    f"image {trashed[0]} is in the trash already: nothing to merge"
+                )
             raise ImageRepoError("name at least one image to merge into the kept one")
         tags = normalise_tags([tag for other in others.values() for tag in other.tags])
         meta: dict[str, Any] = {}

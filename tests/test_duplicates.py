@@ -155,12 +155,31 @@ def test_merge_keeps_one_and_moves_tags_collections_and_meta(
     assert {i.id for i in repo.iter_images("tag:pets")} == {keep}
     assert {i.id for i in repo.iter_images(trash=True)} == {other, third}
     assert grouped(repo) == []
-    with pytest.raises(ImageRepoError, match="in the trash"):
+    with pytest.raises(ImageRepoError, match="in the trash already"):
         repo.duplicates.merge(keep, [other])
+    with pytest.raises(ImageRepoError, match="restore it first"):
+        repo.duplicates.merge(other, [keep])
     with pytest.raises(NotFoundError):
         repo.duplicates.merge(keep, ["0123456789abcdef01234567"])
     with pytest.raises(ImageRepoError, match="cannot also go"):
         repo.duplicates.merge(keep, [keep])
+
+
+def test_a_merge_cut_short_is_finished_by_running_it_again(
+    repo: ImageRepository, tmp_path: Path
+) -> None:
+    data = photo("chelsea")
+    copies = variants(data)
+    keep = upload(repo, tmp_path, "keep.jpg", data)
+    gone = upload(repo, tmp_path, "gone.png", copies["as.png"], tags=["first"])
+    left = upload(repo, tmp_path, "left.jpg", copies["half.jpg"], tags=["second"])
+    # As if the first merge had stopped after its first trashing.
+    repo.edit(keep, add_tags=["first", "second"])
+    repo.delete(gone)
+    kept = repo.duplicates.merge(keep, [gone, left])
+    assert sorted(kept.tags) == ["first", "second"]
+    assert {i.id for i in repo.iter_images(trash=True)} == {gone, left}
+    assert [i.id for i in repo.iter_images()] == [keep]
 
 
 def test_backfill_hashes_old_images_and_resumes_after_interruption(
