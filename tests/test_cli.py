@@ -592,3 +592,21 @@ def test_end_to_end_delete_asks_on_a_real_terminal(db_uri: str, tmp_path: Path) 
     assert out == f"{image_id}  t.jpg  (moved to the trash)\n"
     done = run_cli("--db", db_uri, "ls", "--json")
     assert json.loads(done.stdout) == []
+
+
+def _parser_at(path: list[str]) -> argparse.ArgumentParser:
+    parser = build_parser()
+    for name in path:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[name]
+    return parser
+
+
+@pytest.mark.parametrize("command", [[], *COMMAND_PATHS], ids=lambda c: " ".join(c) or "top")
+def test_every_option_says_what_it_does(command: list[str]) -> None:
+    unexplained = [
+        action.option_strings[0]
+        for action in _parser_at(command)._actions
+        if action.option_strings and not action.help and action.help != argparse.SUPPRESS
+    ]
+    assert unexplained == [], f"options without help in {' '.join(command) or 'top'}"

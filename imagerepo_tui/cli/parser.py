@@ -187,8 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
         "change images' title, description, tags, custom fields, rating, favourite or rotation",
     )
     _targets(edit)
-    edit.add_argument("--title")
-    edit.add_argument("--description")
+    edit.add_argument("--title", help="new title (an empty string clears it)")
+    edit.add_argument("--description", help="new description (an empty string clears it)")
     edit.add_argument("--tag", action="append", metavar="TAG", help="add a tag (repeatable)")
     edit.add_argument("--untag", action="append", metavar="TAG", help="remove a tag (repeatable)")
     _meta(edit)
