@@ -16,7 +16,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -27,6 +27,7 @@ from imagerepo_tui.records import PAGE_SIZE, ImageInfo, Page
 from imagerepo_tui.tui.host import host
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.selection import Marks
+from imagerepo_tui.tui.widgets import tile_pixels
 from imagerepo_tui.tui.widgets.grid import TileGrid, TilesReady
 from imagerepo_tui.tui.widgets.rows import Rows, format_row
 
@@ -90,7 +91,7 @@ class Gallery(ScrollView, can_focus=True):
             self.total = total
             super().__init__()
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, graphics: str = "halfcell", *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.rows = Rows()
         self.repository: ImageRepository | None = None
@@ -111,7 +112,7 @@ class Gallery(ScrollView, can_focus=True):
         # The logged-in user's id in a library with accounts (rows show owners).
         self.viewer: str | None = None
         # The grid view (``v``): the same rows, cursor and marks drawn as tiles.
-        self.grid = TileGrid(self)
+        self.grid = TileGrid(self, pixels=tile_pixels.sixel_tiles(graphics))
 
     # -- data -------------------------------------------------------------------------
 
@@ -386,6 +387,14 @@ class Gallery(ScrollView, can_focus=True):
         self._end_wanted = True
 
     # -- drawing ----------------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if not self.grid.pixels:
+            return super().render_lines(crop)
+        # Sixel tiles: whole lines, cut here (Textual's own cut would split a slice).
+        width = self.region.width
+        lines = super().render_lines(Region(0, crop.y, width, crop.height))
+        return tile_pixels.settle(lines, crop, width, self.screen.is_active)
 
     def render_line(self, y: int) -> Strip:
         if self.grid.on and self.rows.total:
