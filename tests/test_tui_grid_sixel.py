@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual._compositor import CompositorUpdate
 from textual.pilot import Pilot
 
 from imagerepo_tui.config import Settings
@@ -64,6 +65,21 @@ def slices_shown(app: ImageRepoApp) -> list[str]:
     # (The preview pane's own Sixel image is opaque: "\x1bP0;0;0q".)
     assert output.count("\x1bP0;1;0q") == len(found) == output.count("\x1b8")
     return [sixels for _, sixels in found]
+
+
+def capture_writes(app: ImageRepoApp, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, what each screen update writes to the terminal (the headless
+    driver writes nothing, so it is rendered here as the app would)."""
+    written: list[str] = []
+    display = app._display
+
+    def capture(screen: Any, renderable: Any) -> None:
+        if isinstance(renderable, CompositorUpdate):
+            written.append(renderable.render_segments(app.console))
+        display(screen, renderable)
+
+    monkeypatch.setattr(app, "_display", capture)
+    return written
 
 
 def visible_tiles(gallery: Gallery) -> list[SixelTile]:
@@ -150,6 +166,35 @@ def test_the_tiles_on_screen_are_drawn_in_sixel_slices(
         await settle(pilot)
         tiles = await tiles_drawn(pilot, gallery)
         assert set(slices_shown(app)) == expected_slices(gallery, tiles)
+
+    run_sixel_app(settings, repo, body)
+
+
+def test_a_move_on_screen_sends_only_the_rows_it_changes(
+    settings: Settings, repo: ImageRepository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    photos(repo, tmp_path / "in", 30)
+
+    async def body(pilot: Pilot[Any], app: ImageRepoApp) -> None:
+        gallery = await ready(pilot, 30)
+        await pilot.press("v")
+        tiles = await tiles_drawn(pilot, gallery)
+        columns = gallery.grid.columns
+        by_item = dict(enumerate(tiles))
+        written = capture_writes(app, monkeypatch)
+        await pilot.press("right")  # the first row of tiles, no scrolling
+        await settle(pilot)
+        assert gallery.cursor == 1 and gallery.scroll_y == 0
+        sent = SLICE.findall("".join(written))
+        assert "".join(written).count("\x1bP0;1;0q") == len(sent)  # whole slices only
+        first_row = {line for item in range(columns) for line in by_item[item].lines}
+        assert {sixels for _, sixels in sent} == first_row
+        written.clear()
+        await pilot.press("down")  # the rows left and reached, not the others
+        await settle(pilot)
+        sent = SLICE.findall("".join(written))
+        two_rows = {line for item in range(2 * columns) for line in by_item[item].lines}
+        assert {sixels for _, sixels in sent} == two_rows
 
     run_sixel_app(settings, repo, body)
 

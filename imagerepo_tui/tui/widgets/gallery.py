@@ -75,7 +75,8 @@ class Gallery(ScrollView, can_focus=True):
     Gallery > .gallery--placeholder { background: $panel; color: $text-muted; }
     """
 
-    cursor: reactive[int] = reactive(0, always_update=True)
+    # Repainted by ``watch_cursor``: all of it, or with Sixel tiles the rows it changes.
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
 
     class Highlighted(Message):
         """The image under the cursor (None when the list is empty or not loaded)."""
@@ -299,9 +300,15 @@ class Gallery(ScrollView, can_focus=True):
 
     # -- cursor -----------------------------------------------------------------------
 
-    def watch_cursor(self, row: int) -> None:
+    def watch_cursor(self, old: int, row: int) -> None:
+        top = self.scroll_y
         self._show_cursor()
-        self.refresh()
+        if self.grid.pixels and self.grid.on and self.scroll_y == top:
+            # Sixel tiles cost bytes: only the tile rows the cursor left and reached.
+            for item in {old, row}:
+                self.refresh_lines(*self._span(item))
+        else:
+            self.refresh()
         self._request_rows()
 
     def _show_cursor(self) -> None:
