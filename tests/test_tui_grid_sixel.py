@@ -14,14 +14,15 @@ import pytest
 from textual._compositor import CompositorUpdate
 from textual.pilot import Pilot
 
+from imagerepo_tui import imaging
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository
 from imagerepo_tui.tui.app import ImageRepoApp, make_app
 from imagerepo_tui.tui.screens.modals import ConfirmScreen
 from imagerepo_tui.tui.widgets.gallery import Gallery
 from imagerepo_tui.tui.widgets.grid import SixelTile
-from imagerepo_tui.tui.widgets.tile_pixels import sixel_tiles
-from tests.sample_images import jpeg_bytes, write
+from imagerepo_tui.tui.widgets.tile_pixels import sixel_tile, sixel_tiles
+from tests.sample_images import encode, jpeg_bytes, picture, write
 from tests.tui_support import SIZE, ready, settle, shown_text, wait_for
 
 # One slice as the screen gets it: cursor saved, back over the picture's spaces, the
@@ -240,3 +241,57 @@ def test_half_blocks_in_tmux_and_in_halfcell_mode(
         assert "\x1bP0;1;0q" not in screen_output(app)
 
     run_sixel_app(settings, repo, body)
+
+
+def decode_sixel(sixels: str) -> tuple[tuple[int, int], dict[tuple[int, int], tuple[int, ...]]]:
+    """A small Sixel reader: the raster size and each drawn pixel's colour (percent)."""
+    header = re.match(r'\x1bP0;1;0q"1;1;(\d+);(\d+)', sixels)
+    assert header is not None and sixels.endswith("\x1b\\")
+    size = (int(header.group(1)), int(header.group(2)))
+    body = sixels[header.end() : -2]
+    registers: dict[int, tuple[int, ...]] = {}
+    pixels: dict[tuple[int, int], tuple[int, ...]] = {}
+    x = band = colour = 0
+    for token in re.finditer(r"#(\d+)(?:;2;(\d+);(\d+);(\d+))?|\$|-|(?:!(\d+))?([?-~])", body):
+        if token.group(1) is not None:
+            colour = int(token.group(1))
+            if token.group(2) is not None:
+                registers[colour] = tuple(int(v) for v in token.group(2, 3, 4))
+        elif token.group(0) in "$-":
+            x = 0
+            band += token.group(0) == "-"
+        else:
+            bits, count = ord(token.group(6)) - 63, int(token.group(5) or 1)
+            for column in range(x, x + count):
+                for k in range(6):
+                    if bits >> k & 1:
+                        pixels[(column, band * 6 + k)] = registers[colour]
+            x += count
+    return size, pixels
+
+
+def test_a_tile_is_cut_into_slices_that_decode_to_its_pixels() -> None:
+    thumbnail = encode(picture(320, 240, seed=3), "WEBP", lossless=True)
+    tile = sixel_tile(thumbnail, (18, 7), (10, 20), 0)
+    assert (tile.width, len(tile)) == (18, 7)  # 4:3 in 180×140 pixels: whole cells
+    turned = sixel_tile(thumbnail, (18, 7), (10, 20), 90)
+    assert len(turned) == 7 and turned.width * 10 < len(turned) * 20  # portrait
+    # Each line's slice: exactly its cells' pixels, every one drawn, near the picture's
+    # colours at that place (256 colours for the tile), far from those a line lower.
+    source = imaging.render_preview(thumbnail, (180, 140)).convert("RGB").resize((180, 140))
+
+    def error(drawn: tuple[int, ...], x: int, y: int) -> int:
+        rgb = source.getpixel((x, y))
+        assert isinstance(rgb, tuple)
+        return sum(abs(d - round(v * 100 / 255)) for d, v in zip(drawn, rgb, strict=True))
+
+    here, lower = [], []
+    for line, sixels in enumerate(tile.lines):
+        size, pixels = decode_sixel(sixels)
+        assert size == (180, 20)
+        assert set(pixels) == {(x, y) for x in range(180) for y in range(20)}
+        for (x, y), drawn in pixels.items():
+            here.append(error(drawn, x, line * 20 + y))
+            if line < 6:
+                lower.append(error(drawn, x, line * 20 + 20 + y))
+    assert sum(here) / len(here) * 3 < sum(lower) / len(lower)

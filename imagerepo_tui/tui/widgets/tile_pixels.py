@@ -94,10 +94,10 @@ def _encode(image: Any) -> str:
     """A paletted image as Sixel: each band, each of its colours a pass of its own.
 
     Not textual-image's encoder: it paints a colour's whole span first and the other
-    colours over it, which xterm draws wrongly for images a few bands tall (flat
-    stripes and specks, seen in xterm 379 as a VT340); one image per tile it draws
-    right. Pure Python without a per-pixel loop: a colour's pass is built by
-    ``bytes.translate`` and big-integer sums, a few milliseconds a tile line."""
+    colours over it, which xterm (379, as a VT340) drew as flat stripes and specks in
+    slices a cell tall, though the same picture in one piece came out right. Pure
+    Python without a per-pixel loop: a colour's pass is built by ``bytes.translate``
+    and big-integer sums, a few milliseconds a tile."""
     width, height = image.size
     data = image.tobytes()
     palette = image.getpalette() or []
@@ -141,6 +141,7 @@ def _bit_table(colour: int, bit: int) -> bytes:
 
 
 def _is_drawing(segment: Segment) -> bool:
+    # No other text starts with ESC: names and titles are escaped (textsafe.visible).
     return segment.text.startswith(_SAVE)
 
 
