@@ -81,7 +81,13 @@ def _tiles_drawn(gallery: Any) -> bool:
     return True
 
 
-def _child_browse(data_dir: str, out: Path, presses: dict[str, int], grid: bool = False) -> None:
+def _child_browse(
+    data_dir: str,
+    out: Path,
+    presses: dict[str, int],
+    grid: bool = False,
+    graphics: str = "halfcell",
+) -> None:
     """Scroll the library with j and PgDn (in the grid also l); per key, the time to the
     first frame that shows the cursor moved onto a loaded row (in the grid: with every
     tile on screen drawn). Then the peak RSS of this process."""
@@ -102,7 +108,7 @@ def _child_browse(data_dir: str, out: Path, presses: dict[str, int], grid: bool 
     hook_display(ImageRepoApp, on_frame)
 
     async def body() -> dict[str, Any]:
-        app = make_app(Settings.from_env(data_dir=data_dir), graphics="halfcell")
+        app = make_app(Settings.from_env(data_dir=data_dir), graphics=graphics)
         results: dict[str, Any] = {}
         async with app.run_test(size=SIZE) as pilot:
             gallery = app.screen.query_one(Gallery)
@@ -154,6 +160,10 @@ def _child_browse(data_dir: str, out: Path, presses: dict[str, int], grid: bool 
                 results[key] = latencies
                 results[f"{key}_blank"] = blank
             results["rows_scrolled"] = gallery.cursor
+            # What a full repaint of the last screen writes to the terminal (with
+            # Sixel tiles, their pixels): headless, the writing itself is not timed.
+            update = app.screen._compositor.render_update(full=True)
+            results["screen_bytes"] = len(update.render_segments(app.console)) if update else 0
         results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return results
 
@@ -322,6 +332,11 @@ def main() -> None:
         action="store_true",
         help="only scroll the library, in the list and in the grid (no start-up or previews)",
     )
+    parser.add_argument(
+        "--sixel-grid",
+        action="store_true",
+        help="with --browse-only: also scroll the grid with Sixel tiles (--graphics sixel)",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -331,6 +346,9 @@ def main() -> None:
             _child_browse(rest[0], args.out, {"j": 150, "pagedown": 40})
         elif mode == "grid":
             _child_browse(rest[0], args.out, {"l": 60, "j": 60, "pagedown": 40}, grid=True)
+        elif mode == "grid-sixel":
+            presses = {"l": 60, "j": 60, "pagedown": 40}
+            _child_browse(rest[0], args.out, presses, grid=True, graphics="sixel")
         elif mode == "preview":
             _child_preview(rest[0], args.out)
         return
@@ -351,7 +369,7 @@ def main() -> None:
 
     if args.browse_only:
         repo.close()
-        _browse_table(library)
+        _browse_table(library, sixel=args.sixel_grid)
         return
     _spawn("minimal")  # warm-up: file caches, bytecode; not timed
     _spawn("page", library)
@@ -452,30 +470,43 @@ def main() -> None:
     )
 
 
-def _browse_table(library: str) -> None:
-    """Scrolling in the list and in the grid, one child each, from the same run."""
-    _, browse = _spawn("browse", library, timeout=900)
-    _, grid = _spawn("grid", library, timeout=900)
-    print(f"{'measure':<34}  {'list':>26}  {'grid':>26}")
+def _browse_table(library: str, sixel: bool = False) -> None:
+    """Scrolling in the list and in the grid, one child each, from the same run (and
+    with ``sixel``, the grid with Sixel tiles: a third child, a third column)."""
+    runs = [("list", _spawn("browse", library, timeout=900)[1])]
+    runs.append(("grid", _spawn("grid", library, timeout=900)[1]))
+    if sixel:
+        runs.append(("grid, Sixel", _spawn("grid-sixel", library, timeout=900)[1]))
+    grid = runs[1][1]
+    print(f"{'measure':<34}" + "".join(f"  {name:>26}" for name, _ in runs))
 
     def figures(values: list[float] | None) -> str:
         if not values:
             return "—"
         return f"{statistics.median(values) * 1e3:.1f} / p95 {_p95(values) * 1e3:.1f} ms"
 
-    print(f"{'first grid painted, every tile':<34}  {'':>26}  {grid['first_grid'] * 1e3:>23.0f} ms")
+    painted = [f"{d['first_grid'] * 1e3:.0f} ms" if "first_grid" in d else "" for _, d in runs]
+    print(f"{'first grid painted, every tile':<34}" + "".join(f"  {p:>26}" for p in painted))
     for key in ("l", "j", "pagedown"):
         label = f"key→repaint {key} (median / p95)"
-        print(f"{label:<34}  {figures(browse.get(key)):>26}  {figures(grid.get(key)):>26}")
-    for name, data in (("list", browse), ("grid", grid)):
+        print(f"{label:<34}" + "".join(f"  {figures(data.get(key)):>26}" for _, data in runs))
+    for name, data in runs:
         late = ", ".join(f"{k} {data.get(f'{k}_blank', 0)}" for k in ("l", "j", "pagedown"))
         print(f"  {name}: keys whose first moved frame was not yet complete: {late}")
-    rss = f"{browse['peak_rss_mb']:.0f} MB", f"{grid['peak_rss_mb']:.0f} MB"
-    print(f"{'peak RSS':<34}  {rss[0]:>26}  {rss[1]:>26}")
+    rss = [f"{data['peak_rss_mb']:.0f} MB" for _, data in runs]
+    print(f"{'peak RSS':<34}" + "".join(f"  {r:>26}" for r in rss))
+    sent = [f"{data.get('screen_bytes', 0) / 1024:.0f} KB" for _, data in runs]
+    print(f"{'full repaint of the last screen':<34}" + "".join(f"  {b:>26}" for b in sent))
     print("grid goal: PgDn p95 ≤ 300 ms with every tile drawn; peak RSS < 250 MB")
     if grid.get("pagedown"):
         report_goal("grid PgDn p95 / 300 ms", _p95(grid["pagedown"]) / 0.3, 1.0)
     report_goal("grid peak RSS / 250 MB", grid["peak_rss_mb"] / 250, 1.0)
+    if sixel:
+        sixels = runs[2][1]
+        if sixels.get("pagedown"):
+            p95 = _p95(sixels["pagedown"])
+            report_goal("Sixel grid PgDn p95 / 300 ms", p95 / 0.3, 1.0, note="headless")
+        report_goal("Sixel grid peak RSS / 250 MB", sixels["peak_rss_mb"] / 250, 1.0)
 
 
 if __name__ == "__main__":

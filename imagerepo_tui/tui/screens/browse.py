@@ -102,7 +102,7 @@ class BrowseScreen(JudgingScreen):
             with Vertical(id="gallery-pane"):
                 yield SearchBar(id="search")
                 yield GalleryHeader(id="gallery-header", markup=False)
-                yield Gallery(id="gallery")
+                yield Gallery(self.graphics, id="gallery")
             with Vertical(id="side"):
                 yield PreviewPane(self.graphics, id="preview")
                 with VerticalScroll(id="metadata-scroll"):

@@ -16,7 +16,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -27,6 +27,7 @@ from imagerepo_tui.records import PAGE_SIZE, ImageInfo, Page
 from imagerepo_tui.tui.host import host
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.selection import Marks
+from imagerepo_tui.tui.widgets import tile_pixels
 from imagerepo_tui.tui.widgets.grid import TileGrid, TilesReady
 from imagerepo_tui.tui.widgets.rows import Rows, format_row
 
@@ -74,7 +75,8 @@ class Gallery(ScrollView, can_focus=True):
     Gallery > .gallery--placeholder { background: $panel; color: $text-muted; }
     """
 
-    cursor: reactive[int] = reactive(0, always_update=True)
+    # Repainted by ``watch_cursor``: all of it, or with Sixel tiles the rows it changes.
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
 
     class Highlighted(Message):
         """The image under the cursor (None when the list is empty or not loaded)."""
@@ -90,7 +92,7 @@ class Gallery(ScrollView, can_focus=True):
             self.total = total
             super().__init__()
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, graphics: str = "halfcell", *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.rows = Rows()
         self.repository: ImageRepository | None = None
@@ -111,7 +113,7 @@ class Gallery(ScrollView, can_focus=True):
         # The logged-in user's id in a library with accounts (rows show owners).
         self.viewer: str | None = None
         # The grid view (``v``): the same rows, cursor and marks drawn as tiles.
-        self.grid = TileGrid(self)
+        self.grid = TileGrid(self, pixels=tile_pixels.sixel_tiles(graphics))
 
     # -- data -------------------------------------------------------------------------
 
@@ -298,9 +300,15 @@ class Gallery(ScrollView, can_focus=True):
 
     # -- cursor -----------------------------------------------------------------------
 
-    def watch_cursor(self, row: int) -> None:
+    def watch_cursor(self, old: int, row: int) -> None:
+        top = self.scroll_y
         self._show_cursor()
-        self.refresh()
+        if self.grid.pixels and self.grid.on and self.scroll_y == top:
+            # Sixel tiles cost bytes: only the tile rows the cursor left and reached.
+            for item in {old, row}:
+                self.refresh_lines(*self._span(item))
+        else:
+            self.refresh()
         self._request_rows()
 
     def _show_cursor(self) -> None:
@@ -386,6 +394,14 @@ class Gallery(ScrollView, can_focus=True):
         self._end_wanted = True
 
     # -- drawing ----------------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if not self.grid.pixels:
+            return super().render_lines(crop)
+        # Sixel tiles: whole lines, cut here (Textual's own cut would split a slice).
+        width = self.region.width
+        lines = super().render_lines(Region(0, crop.y, width, crop.height))
+        return tile_pixels.settle(lines, crop, width, self.screen.is_active)
 
     def render_line(self, y: int) -> Strip:
         if self.grid.on and self.rows.total:

@@ -3,9 +3,10 @@
 Not a second list: the ``Gallery`` keeps its loaded rows, cursor, marks and paging,
 and asks ``TileGrid`` only where an image sits on screen (``span``), which images
 the screen shows (``items``) and how one screen line of tiles is drawn
-(``render_line``). Tiles are half-block pictures of the STORED thumbnails, drawn
-in a thread worker for the tiles on screen only (stale work is cancelled), kept in
-a small LRU; a tile without its picture yet is a plain placeholder block.
+(``render_line``). Tiles are half-block pictures of the STORED thumbnails (or, on a
+Sixel terminal, real pixels: ``tile_pixels``), drawn in a thread worker for the tiles
+on screen only (stale work is cancelled), kept in a small LRU; a tile without its
+picture yet is a plain placeholder block.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from rich.color import Color
 from rich.segment import Segment
@@ -32,6 +33,7 @@ from imagerepo_tui.remembered import Remembered
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.selection import Marks
 from imagerepo_tui.tui.widgets.rows import DAMAGED_MARK, DAMAGED_STYLE, Rows
+from imagerepo_tui.tui.widgets.tile_pixels import SixelTile, cell_pixels, sixel_tile
 
 if TYPE_CHECKING:
     from imagerepo_tui.repository import ImageRepository
@@ -52,27 +54,30 @@ Lines = list[list[Segment]]
 FETCH_BATCH = 12
 TileKey = tuple[str, str, int, int]
 NO_PICTURE: Lines = []  # the thumbnail was missing or did not decode
+# A drawn tile: half-block lines, or Sixel slices a line each.
+Picture = Lines | SixelTile
+_Drawn = TypeVar("_Drawn", Lines, SixelTile)
 
 
 class TileCache:
     """A thread-safe LRU of rendered tile pictures, keyed by content and size."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
-        self._items: OrderedDict[TileKey, Lines] = OrderedDict()
+        self._items: OrderedDict[TileKey, Picture] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def get(self, key: TileKey) -> Lines | None:
+    def get(self, key: TileKey) -> Picture | None:
         with self._lock:
             lines = self._items.get(key)
             if lines is not None:
                 self._items.move_to_end(key)
             return lines
 
-    def put(self, key: TileKey, lines: Lines) -> None:
+    def put(self, key: TileKey, lines: Picture) -> None:
         with self._lock:
             self._items[key] = lines
             self._items.move_to_end(key)
@@ -142,8 +147,9 @@ class GridGallery(Protocol):
 class TileGrid:
     """Geometry, drawing and picture loading of the grid view of one ``Gallery``."""
 
-    def __init__(self, gallery: GridGallery) -> None:
+    def __init__(self, gallery: GridGallery, *, pixels: bool = False) -> None:
         self.gallery = gallery
+        self.pixels = pixels  # Sixel tiles (``tile_pixels``), not half-blocks
         remembered = Remembered()
         self.on = remembered.text("view") == "grid"
         self.size = max(0, min(len(SIZES) - 1, remembered.number("tile_size", DEFAULT_SIZE)))
@@ -251,6 +257,11 @@ class TileGrid:
         top = (height - len(lines)) // 2
         if not 0 <= y - top < len(lines):
             return [Segment(" " * width, style)]
+        if isinstance(lines, SixelTile):
+            left = (width - lines.width) // 2
+            right = width - lines.width - left
+            pixels = lines.line(y - top, style)
+            return [Segment(" " * left, style), *pixels, Segment(" " * right, style)]
         # Under the tile's style: an odd last pixel row has no colour of its own below.
         picture = list(Segment.apply_style(lines[y - top], style))
         left = (width - len(picture)) // 2
@@ -306,8 +317,9 @@ class TileGrid:
         if not keys or keys <= self._pending:
             return
         self._pending = keys
+        cell = cell_pixels() if self.pixels else None
         gallery.run_worker(
-            lambda: self._draw(keys, missing, self.picture, self.size, repository),
+            lambda: self._draw(keys, missing, self.picture, self.size, repository, cell),
             thread=True,
             exclusive=True,
             group="tiles",
@@ -321,17 +333,24 @@ class TileGrid:
         picture: tuple[int, int],
         size: int,
         repository: Any,
+        cell: tuple[int, int] | None,
     ) -> None:
         """Fetch, decode and draw each stored thumbnail; a newer request cancels this
-        one between tiles. Never the originals: a tile without a thumbnail says so."""
+        one between tiles. Never the originals: a tile without a thumbnail says so.
+        ``cell``: a cell's pixels for Sixel tiles, None for half-blocks."""
         try:
-            self._draw_each(infos, (picture[0], picture[1] * 2), size, repository)
+            self._draw_each(infos, picture, size, repository, cell)
         finally:
             if self._pending is keys:  # not replaced by a newer request meanwhile
                 self._pending = set()  # what was not drawn may be asked for again
 
     def _draw_each(
-        self, infos: Sequence[ImageInfo], box: tuple[int, int], size: int, repository: Any
+        self,
+        infos: Sequence[ImageInfo],
+        picture: tuple[int, int],
+        size: int,
+        repository: Any,
+        cell: tuple[int, int] | None,
     ) -> None:
         """A round trip per batch of tiles, not per tile: the screen's first batch is
         shown while the next is fetched."""
@@ -347,8 +366,12 @@ class TileGrid:
             for info in batch:
                 if worker.is_cancelled:
                     return
-                picture = _tile(found.get(info.id), box, info.rotation)
-                self.cache.put(_tile_key(info, size), picture)
+                data = found.get(info.id)
+                if cell is None:
+                    drawn: Picture = _tile(data, (picture[0], picture[1] * 2), info.rotation)
+                else:
+                    drawn = _sixel_tile(data, picture, cell, info.rotation)
+                self.cache.put(_tile_key(info, size), drawn)
             with contextlib.suppress(RuntimeError):  # the app is closing
                 self.gallery.post_message(TilesReady())
 
@@ -361,9 +384,20 @@ def _tile_key(info: ImageInfo, size: int) -> TileKey:
 def _tile(data: bytes | None, box: tuple[int, int], rotation: int) -> Lines:
     """A stored thumbnail as half-block lines, turned as the image is drawn (the
     thumbnail is upright already); missing or undecodable: no picture."""
+    return _guarded(data, lambda data: half_blocks(imaging.render_preview(data, box, rotation)))
+
+
+def _sixel_tile(
+    data: bytes | None, picture: tuple[int, int], cell: tuple[int, int], rotation: int
+) -> Picture:
+    """The same in Sixel slices of ``picture`` (columns, rows) cells of ``cell`` pixels."""
+    return _guarded(data, lambda data: sixel_tile(data, picture, cell, rotation))
+
+
+def _guarded(data: bytes | None, draw: Callable[[bytes], _Drawn]) -> _Drawn | Lines:
     if not data:
         return NO_PICTURE
     try:
-        return half_blocks(imaging.render_preview(data, box, rotation))
+        return draw(data)
     except Exception:  # ImageRepoError or worse: a tile never takes the app down
         return NO_PICTURE

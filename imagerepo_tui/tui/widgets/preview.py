@@ -39,8 +39,9 @@ from imagerepo_tui.tui.reporting import report_error_from_thread
 # minimal Textual app's time to its first frame. Nothing else here uses numpy.
 with hidden_module("numpy"):
     from textual_image._terminal import get_cell_size as get_cell_size  # for the picker too
-    from textual_image.widget import HalfcellImage, SixelImage, TGPImage
+    from textual_image.widget import HalfcellImage, TGPImage
     from textual_image.widget import Image as AutoImage
+    from textual_image.widget import SixelImage as SixelImage
     from textual_image.widget._base import Image as ImageWidget
 
 DEBOUNCE_S = 0.1
