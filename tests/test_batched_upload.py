@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bson import ObjectId
 from pymongo import monitoring
 
 from imagerepo_tui import uploads
@@ -228,6 +229,12 @@ def test_duplicates_inside_a_group_and_of_the_library_are_reported_as_in_sequenc
             assert (new.title, new.tags, new.public) == ("Trip", ("beach",), True)
             assert repo.collection_names(new.collections) == ["trip"]
     assert repo.count("collection:trip") == len(paths) - 2  # less the twin and the broken
+    # A document written in a group has the fields of one written alone (that one
+    # has been to the trash and back, which sets ``deleted_at``).
+    alone = raw_db["images"].find_one({"_id": ObjectId(before.image.id)})
+    grouped_doc = raw_db["images"].find_one({"_id": ObjectId(twin_a.id)})
+    assert set(grouped_doc) | {"deleted_at"} == set(alone) | {"deleted_at"}
+    assert grouped_doc["seq"] > alone["seq"] and grouped_doc["file_id"] != alone["file_id"]
     assert_stored_once_each(repo, raw_db, [p for p in paths if p != broken])
 
 
