@@ -100,13 +100,27 @@ def batched_inserts(client: MongoClient, db_name: str, paths: list[Path], per: i
         db["fs.files"].insert_many(files)
 
 
-def small_files(
-    client: MongoClient, library: Path, count: int, rounds: int
-) -> tuple[float, float, int]:
+def with_image_documents(client: MongoClient, source: str, target: str, per: int) -> float:
+    """Seconds to insert the image documents the app wrote into ``source`` again, ``per``
+    to an insert, into ``target`` with the same indexes: what the server spends on
+    the documents alone (the app has 25 indexes on them; GridFS has 2)."""
+    docs = list(client[source]["images"].find())
+    images = client[target]["images"]
+    for name, info in client[source]["images"].index_information().items():
+        if name != "_id_":
+            images.create_index(list(info["key"]), unique=bool(info.get("unique")), name=name)
+    started = time.perf_counter()
+    for start in range(0, len(docs), per):
+        images.insert_many(docs[start : start + per])
+    return time.perf_counter() - started
+
+
+def small_files(client: MongoClient, library: Path, count: int, rounds: int) -> dict[str, float]:
     """Best of ``rounds``: seconds for the batched-insert floor and for the CLI's
-    ``upload -r`` of ``count`` small PNGs, each into a fresh database; their bytes."""
+    ``upload -r`` of ``count`` small PNGs, each into a fresh database, and for the
+    image documents alone; and their bytes."""
     paths = make_small_pngs(CACHE / "small96x64", count)[:count]
-    floor, app = float("inf"), float("inf")
+    best = {"floor": float("inf"), "cli": float("inf"), "documents": float("inf")}
     with tempfile.TemporaryDirectory(prefix="bench-small-") as tmp:
         folder = Path(tmp) / "small"
         folder.mkdir()
@@ -120,15 +134,19 @@ def small_files(
         cli_upload(str(client_uri(library, "small_warm")), warm)
         client.drop_database("small_warm")
         for number in range(rounds):
-            inserts, cli = f"small_floor_{number}", f"small_cli_{number}"
-            floor = min(floor, timed(lambda db=inserts: batched_inserts(client, db, copied, 100)))
-            cli_uri = str(client_uri(library, cli))
-            app = min(app, timed(lambda uri=cli_uri: cli_upload(uri, folder)))
-            stored = client[cli]["images"].count_documents({})
+            names = [f"small_{kind}_{number}" for kind in ("floor", "cli", "docs")]
+            cli_uri = str(client_uri(library, names[1]))
+            times = {
+                "floor": timed(lambda db=names[0]: batched_inserts(client, db, copied, 100)),
+                "cli": timed(lambda uri=cli_uri: cli_upload(uri, folder)),
+            }
+            stored = client[names[1]]["images"].count_documents({})
             assert stored == count, f"the CLI stored {stored} of {count} files"
-            client.drop_database(inserts)
-            client.drop_database(cli)
-    return floor, app, sum(path.stat().st_size for path in paths)
+            times["documents"] = with_image_documents(client, names[1], names[2], 100)
+            best = {key: min(best[key], times[key]) for key in best}
+            for name in names:
+                client.drop_database(name)
+    return best | {"bytes": sum(path.stat().st_size for path in paths)}
 
 
 def raw_download(client: MongoClient, db_name: str, ids: list, folder: Path) -> None:
@@ -225,21 +243,28 @@ def print_row(label: str, seconds: float, files: int, megabytes: float, baseline
     )
 
 
-def print_small(count: int, rounds: int, floor: float, app: float, size: int) -> None:
+def print_small(count: int, rounds: int, small: dict[str, float]) -> None:
+    megabytes = small["bytes"] / 1e6
+    floor, app = small["floor"], small["cli"]
     print(
-        f"{count:,} PNGs of 96×64, {size / 1e6:.1f} MB, best of {rounds} rounds, "
+        f"{count:,} PNGs of 96×64, {megabytes:.1f} MB, best of {rounds} rounds, "
         "embedded SecantusDB, journaled writes\n"
     )
     print(f"{'measure':<38}{'seconds':>9}{'files/s':>9}{'MB/s':>8}{'ratio':>8}")
-    print_row("batched inserts, 100 files each (floor)", floor, count, size / 1e6, floor)
-    print_row("app upload (CLI process, -r)", app, count, size / 1e6, floor)
-    print()
+    print_row("batched inserts, 100 files each (floor)", floor, count, megabytes, floor)
+    print_row("app upload (CLI process, -r)", app, count, megabytes, floor)
+    print_row("image documents alone, 100 each", small["documents"], count, megabytes, floor)
+    print(
+        "\n(image documents alone: the documents the app wrote, inserted again 100 to an\n"
+        " insert into a collection with the same 25 indexes: a server cost the floor does\n"
+        " not pay and the app cannot avoid; MB/s there counts the files' bytes)\n"
+    )
     report_goal(
         f"import of {count:,} small PNGs, share of batched inserts",
         floor / app,
         0.1,
         at_least=True,
-        note=f"floor {floor:.2f} s, CLI {app:.2f} s",
+        note=f"floor {floor:.2f} s, CLI {app:.2f} s, documents {small['documents']:.2f} s",
     )
     print()
 
@@ -292,7 +317,7 @@ def main() -> None:
                 (few / path.name).write_bytes(path.read_bytes())
             best |= into_library(args.into_library, sorted(few.iterdir()), few)
     if args.small_count:
-        print_small(args.small_count, args.rounds, *small)
+        print_small(args.small_count, args.rounds, small)
     if not rounds:
         return
     print(
