@@ -20,9 +20,14 @@ from typing import Any
 from bson import ObjectId
 from mongoengine.errors import ValidationError
 from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import (
+    BulkWriteError,
+    DuplicateKeyError,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
-from imagerepo_tui.errors import ImageRepoError
+from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
 from imagerepo_tui.store.common import (
     LIST_PROJECTION,
     Documents,
@@ -127,8 +132,14 @@ class ImageBatches:
                 first_of[key] = index
                 pending.append(_Pending(index, data, built, fields))
         if pending:
-            with database_errors(self.store):
-                self._write(pending, outcomes)
+            try:
+                with database_errors(self.store):
+                    self._write(pending, outcomes)
+            except DatabaseUnavailableError:
+                raise
+            except ImageRepoError as error:  # refused as a whole: its new files fail
+                for item in pending:
+                    outcomes[item.index] = error
         for index, first in copies.items():
             outcomes[index] = _as_duplicate(outcomes[first])
         return [_settled(outcome) for outcome in outcomes]
@@ -175,25 +186,34 @@ class ImageBatches:
             for offset, item in enumerate(pending):
                 item.doc["seq"] = last - len(pending) + 1 + offset
             refused = self._insert([item.doc for item in pending])
+        except ServerSelectionTimeoutError:
+            # The server is gone: a discard would only wait for it too. The claims
+            # stay for the next cleanup, which deletes the files no image uses.
+            self.originals.leave_to_cleanup(file_ids)
+            raise
         except BaseException:
             # Whichever documents did get in keep their bytes (the reply may be
             # what was lost): the discard checks each file for an image first.
             self.originals.discard_many_quietly(file_ids)
             raise
-        created: list[dict[str, Any]] = []
-        for position, item in enumerate(pending):
-            error = refused.get(position)
-            if error is None:
-                doc = {key: value for key, value in item.doc.items() if key != "thumbnail"}
-                outcomes[item.index] = (doc, True)
-                created.append(doc)
-            else:
-                outcomes[item.index] = self._lost_race(item, error) or _refusal(error)
-        self.originals.release_many_quietly([doc["file_id"] for doc in created])
-        gone = [item.file.file_id for pos, item in enumerate(pending) if pos in refused]
-        if gone:
-            self.originals.discard_many_quietly(gone)
-        self.counts.moved([(None, doc) for doc in created])
+        # The images are in: their counts and claims first, so that nothing below
+        # (a lost race looked up) can leave them counted wrong or claimed.
+        created = [item for position, item in enumerate(pending) if position not in refused]
+        docs = [
+            {key: value for key, value in item.doc.items() if key != "thumbnail"}
+            for item in created
+        ]
+        self.counts.moved([(None, doc) for doc in docs])
+        self.originals.release_many_quietly([item.file.file_id for item in created])
+        for item, doc in zip(created, docs, strict=True):
+            outcomes[item.index] = (doc, True)
+        if refused:
+            self.originals.discard_many_quietly(
+                [pending[position].file.file_id for position in refused]
+            )
+        for position, error in refused.items():
+            item = pending[position]
+            outcomes[item.index] = self._lost_race(item, error) or _refusal(error)
 
     def _insert(self, docs: list[dict[str, Any]]) -> dict[int, Mapping[str, Any]]:
         """Insert the documents, each on its own (``ordered=False``): the write
@@ -213,9 +233,12 @@ class ImageBatches:
         this file is a duplicate of theirs."""
         if error.get("code") != DUPLICATE_KEY:
             return None
-        winner = self.images.find_one(
-            {"owner": item.doc.get("owner"), "sha256": item.sha256}, LIST_PROJECTION
-        )
+        try:
+            winner = self.images.find_one(
+                {"owner": item.doc.get("owner"), "sha256": item.sha256}, LIST_PROJECTION
+            )
+        except PyMongoError:
+            return None  # reported as the refusal it was; a retry finds the winner
         return None if winner is None else (winner, False)
 
 

@@ -201,11 +201,16 @@ class Originals:
                         return
 
     def release_many_quietly(self, file_ids: Sequence[ObjectId]) -> None:
-        """Drop the claims on files images now use (see ``release_quietly``)."""
+        """Drop the claims on files images now use (see ``release_quietly``), in
+        a bounded time: a claim left behind costs nothing but a later cleanup."""
         self._inflight.difference_update(file_ids)
         if file_ids:
-            with contextlib.suppress(PyMongoError):
+            with contextlib.suppress(PyMongoError), pymongo.timeout(CLEANUP_TIMEOUT_S):
                 self._claims().delete_many({"_id": {"$in": list(file_ids)}})
+
+    def leave_to_cleanup(self, file_ids: Sequence[ObjectId]) -> None:
+        """No longer in flight: the next cleanup settles these claims."""
+        self._inflight.difference_update(file_ids)
 
     def release_quietly(self, file_id: ObjectId) -> None:
         """Drop the claim on a file an image now uses. The write it guarded is done,
