@@ -11,7 +11,7 @@ built once and cached under benchmarks/.data.
 Sections report their goals as ratios (``benchmarks.goals``); the last table gathers
 every goal of the run.
 
-``--quick`` uses smaller sizes (5 photos, one round; 10,000-image libraries;
+``--quick`` uses smaller sizes (5 photos, one round, 300 small PNGs; 10,000-image libraries;
 3 spawns per start-up figure; a 100-image import for the keys) to check that
 everything works, not for the README.
 """
@@ -29,8 +29,19 @@ from benchmarks.goals import Goal
 SECTIONS: dict[str, tuple[list[str], list[str]]] = {
     # name: (full-size arguments, --quick arguments)
     "import": (
-        ["--count", "60", "--rounds", "2", "--into-library", "100000"],
-        ["--count", "5", "--rounds", "1", "--into-library", "10000", "--into-count", "2"],
+        ["--count", "60", "--rounds", "2", "--into-library", "100000", "--small-count", "1000"],
+        [
+            "--count",
+            "5",
+            "--rounds",
+            "1",
+            "--into-library",
+            "10000",
+            "--into-count",
+            "2",
+            "--small-count",
+            "300",
+        ],
     ),
     "search": (["--count", "100000"], ["--count", "10000"]),
     "changes": (["--count", "100000"], ["--count", "10000"]),

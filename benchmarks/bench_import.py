@@ -12,7 +12,13 @@ A last measure uploads a few of the photos into the large cached search library
 (``--into-library``, built once like ``bench_search`` builds it), where what a
 write costs beside the library's size shows; what it added is removed afterwards.
 
+Small files are bound by round trips, not bytes: ``--small-count`` distinct 96×64
+PNGs (cached) go through ``upload -r`` as a CLI process, against the floor of
+storing the same bytes as GridFS documents with journaled inserts of 100 files
+each, on the same server in the same run.
+
     python -m benchmarks.bench_import [--count 60] [--rounds 2] [--into-library 100000]
+        [--small-count 1000]
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from gridfs import GridFSBucket
 from pymongo import MongoClient
 
 from benchmarks.bench_search import ensure_library
-from benchmarks.photos import CACHE, make_photo_folder
+from benchmarks.goals import report_goal
+from benchmarks.photos import CACHE, make_photo_folder, make_small_pngs
 from benchmarks.timing import user_environment
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository, find_upload_files
@@ -71,6 +78,75 @@ def raw_inserts(client: MongoClient, db_name: str, photos: list[Path]) -> None:
         db["fs.files"].insert_one(
             {"_id": file_id, "length": len(data), "chunkSize": CHUNK, "filename": path.name}
         )
+
+
+def batched_inserts(client: MongoClient, db_name: str, paths: list[Path], per: int) -> None:
+    """The GridFS documents of small files, ``per`` files to each insert of chunks and
+    each insert of files documents: the floor under storing many small files."""
+    db = client[db_name]
+    for start in range(0, len(paths), per):
+        chunks, files = [], []
+        for path in paths[start : start + per]:
+            data = path.read_bytes()
+            file_id = ObjectId()
+            chunks += [
+                {"files_id": file_id, "n": n, "data": data[offset : offset + CHUNK]}
+                for n, offset in enumerate(range(0, len(data), CHUNK))
+            ]
+            files.append(
+                {"_id": file_id, "length": len(data), "chunkSize": CHUNK, "filename": path.name}
+            )
+        db["fs.chunks"].insert_many(chunks)
+        db["fs.files"].insert_many(files)
+
+
+def with_image_documents(client: MongoClient, source: str, target: str, per: int) -> float:
+    """Seconds to insert the image documents the app wrote into ``source`` again, ``per``
+    to an insert, into ``target`` with the same indexes: what the server spends on
+    the documents alone (the app has 25 indexes on them; GridFS has 2)."""
+    docs = list(client[source]["images"].find())
+    images = client[target]["images"]
+    for name, info in client[source]["images"].index_information().items():
+        if name != "_id_":
+            images.create_index(list(info["key"]), unique=bool(info.get("unique")), name=name)
+    started = time.perf_counter()
+    for start in range(0, len(docs), per):
+        images.insert_many(docs[start : start + per])
+    return time.perf_counter() - started
+
+
+def small_files(client: MongoClient, library: Path, count: int, rounds: int) -> dict[str, float]:
+    """Best of ``rounds``: seconds for the batched-insert floor and for the CLI's
+    ``upload -r`` of ``count`` small PNGs, each into a fresh database, and for the
+    image documents alone; and their bytes."""
+    paths = make_small_pngs(CACHE / "small96x64", count)[:count]
+    best = {"floor": float("inf"), "cli": float("inf"), "documents": float("inf")}
+    with tempfile.TemporaryDirectory(prefix="bench-small-") as tmp:
+        folder = Path(tmp) / "small"
+        folder.mkdir()
+        for path in paths:  # exactly --small-count files (the cache may hold more)
+            (folder / path.name).write_bytes(path.read_bytes())
+        copied = sorted(folder.iterdir())
+        # Untimed: the first start of a child compiles the bytecode (``user_environment``).
+        warm = Path(tmp) / "warm"
+        warm.mkdir()
+        (warm / copied[0].name).write_bytes(copied[0].read_bytes())
+        cli_upload(str(client_uri(library, "small_warm")), warm)
+        client.drop_database("small_warm")
+        for number in range(rounds):
+            names = [f"small_{kind}_{number}" for kind in ("floor", "cli", "docs")]
+            cli_uri = str(client_uri(library, names[1]))
+            times = {
+                "floor": timed(lambda db=names[0]: batched_inserts(client, db, copied, 100)),
+                "cli": timed(lambda uri=cli_uri: cli_upload(uri, folder)),
+            }
+            stored = client[names[1]]["images"].count_documents({})
+            assert stored == count, f"the CLI stored {stored} of {count} files"
+            times["documents"] = with_image_documents(client, names[1], names[2], 100)
+            best = {key: min(best[key], times[key]) for key in best}
+            for name in names:
+                client.drop_database(name)
+    return best | {"bytes": sum(path.stat().st_size for path in paths)}
 
 
 def raw_download(client: MongoClient, db_name: str, ids: list, folder: Path) -> None:
@@ -167,6 +243,32 @@ def print_row(label: str, seconds: float, files: int, megabytes: float, baseline
     )
 
 
+def print_small(count: int, rounds: int, small: dict[str, float]) -> None:
+    megabytes = small["bytes"] / 1e6
+    floor, app = small["floor"], small["cli"]
+    print(
+        f"{count:,} PNGs of 96×64, {megabytes:.1f} MB, best of {rounds} rounds, "
+        "embedded SecantusDB, journaled writes\n"
+    )
+    print(f"{'measure':<38}{'seconds':>9}{'files/s':>9}{'MB/s':>8}{'ratio':>8}")
+    print_row("batched inserts, 100 files each (floor)", floor, count, megabytes, floor)
+    print_row("app upload (CLI process, -r)", app, count, megabytes, floor)
+    print_row("image documents alone, 100 each", small["documents"], count, megabytes, floor)
+    print(
+        "\n(image documents alone: the documents the app wrote, inserted again 100 to an\n"
+        " insert into a collection with the same 25 indexes: a server cost the floor does\n"
+        " not pay and the app cannot avoid; MB/s there counts the files' bytes)\n"
+    )
+    report_goal(
+        f"import of {count:,} small PNGs, share of batched inserts",
+        floor / app,
+        0.1,
+        at_least=True,
+        note=f"floor {floor:.2f} s, CLI {app:.2f} s, documents {small['documents']:.2f} s",
+    )
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=60)
@@ -178,6 +280,12 @@ def main() -> None:
         help="size of the library the last measure uploads into (0 skips it)",
     )
     parser.add_argument("--into-count", type=int, default=5, help="photos it uploads")
+    parser.add_argument(
+        "--small-count",
+        type=int,
+        default=1000,
+        help="small PNGs imported against batched inserts (0 skips it)",
+    )
     args = parser.parse_args()
     cached = make_photo_folder(CACHE / "photos12mp", args.count)[: args.count]
     megabytes = sum(p.stat().st_size for p in cached) / 1e6
@@ -192,19 +300,26 @@ def main() -> None:
         photos = sorted(folder.iterdir())
         starter = ImageRepository.open(Settings(data_dir=work / "lib", embedded_idle_seconds=5))
         client: MongoClient = MongoClient(str(client_uri(work / "lib")), journal=True)
-        for number in range(args.rounds):
+        for number in range(args.rounds if args.count else 0):
             rounds.append(
                 run_round(client, work / "lib", photos, folder, work / f"out{number}", number)
             )
-        best = {key: min(r[key] for r in rounds) for key in rounds[0]}
+        if rounds:
+            best = {key: min(r[key] for r in rounds) for key in rounds[0]}
+        if args.small_count:
+            small = small_files(client, work / "lib", args.small_count, args.rounds)
         client.close()
         starter.close()
-        if args.into_library:
+        if args.into_library and args.count:
             few = folder.parent / "few"
             few.mkdir()
             for path in photos[: args.into_count]:
                 (few / path.name).write_bytes(path.read_bytes())
             best |= into_library(args.into_library, sorted(few.iterdir()), few)
+    if args.small_count:
+        print_small(args.small_count, args.rounds, small)
+    if not rounds:
+        return
     print(
         f"{len(photos)} JPEGs of 12 MP, {megabytes:.1f} MB, best of {args.rounds} rounds, "
         "embedded SecantusDB, journaled writes\n"

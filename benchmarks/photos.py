@@ -35,6 +35,28 @@ def make_photo_folder(folder: Path, count: int) -> list[Path]:
     return paths
 
 
+def make_small_pngs(folder: Path, count: int) -> list[Path]:
+    """``count`` distinct 96×64 PNGs (screenshots, exported thumbnails: a few KB
+    each) in ``folder``, reusing files made earlier."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    base = twelve_megapixel_jpeg(0, 960, 640)
+    for seed in range(count):
+        path = folder / f"small_{seed:05d}.png"
+        if not path.exists():
+            # A different crop of one picture each, and the seed in the first row's
+            # pixels so that no two are the same bytes.
+            left, top = (seed * 37) % (960 - 96), (seed * 53) % (640 - 64)
+            image = base.crop((left, top, left + 96, top + 64))
+            for x, byte in enumerate(seed.to_bytes(4, "big")):
+                image.putpixel((x, 0), (byte, byte, byte))
+            tmp = path.with_suffix(".tmp")
+            image.save(tmp, "PNG")
+            tmp.replace(path)
+        paths.append(path)
+    return paths
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("count", type=int, nargs="?", default=20)

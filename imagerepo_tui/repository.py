@@ -332,8 +332,9 @@ class ImageRepository:
     ) -> Iterator[UploadResult]:
         """Upload files, yielding each result in input order as soon as it is stored.
 
-        A few files are in flight at once (see ``uploads.py``): decoder threads read,
-        hash and decode them while writer threads store the ones ready. Raises
+        Several files are in flight at once (see ``uploads.py``): decoder threads read,
+        hash and decode them while writer threads store the ones ready, small ones
+        in groups of a few round trips for all. Raises
         ``DatabaseUnavailableError`` (after yielding what was done) when the database
         goes away: stop the batch rather than wait out a timeout per file. Closing the
         iterator early cancels the files not yet started.
@@ -343,7 +344,7 @@ class ImageRepository:
         # A generator still (cleanup waits for the first result, closing stops the
         # pipeline): ``yield from`` passes ``close()`` on to it.
         yield from run_uploads(
-            entries, self._prepare, lambda prepared: self._upload_writer.store(prepared, metadata)
+            entries, self._prepare, lambda group: self._upload_writer.store_group(group, metadata)
         )
 
     # -- changing -------------------------------------------------------------------------

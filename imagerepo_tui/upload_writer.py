@@ -1,15 +1,15 @@
 """Storing one prepared upload in the library: its record, its collection, a duplicate's return.
 
 The writer stage of ``uploads.run_uploads`` for ``ImageRepository.upload_files``;
-it runs on writer threads, several files at once.
+it runs on writer threads, each storing the files that are ready as one group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from imagerepo_tui.errors import NotFoundError
+from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError, NotFoundError
 from imagerepo_tui.files import PreparedUpload
 from imagerepo_tui.records import (
     CollectionInfo,
@@ -39,11 +39,62 @@ class UploadWriter:
         self._info = info
 
     def store(self, prepared: PreparedUpload, metadata: NewMetadata) -> UploadResult:
+        """Store one file (a large one, or one ready alone)."""
+        fields = self._fields(prepared, metadata, self._collections_of(metadata))
+        doc, created = self._images.add(prepared.data, fields)
+        return self._result(prepared, metadata, fields["collections"], doc, created)
+
+    def store_group(
+        self, group: Sequence[PreparedUpload], metadata: NewMetadata
+    ) -> list[UploadResult | ImageRepoError]:
+        """Store files that are ready together, in a few round trips for all of them
+        (``ImageStore.add_many``); one result or error per file, in order. Raises
+        only for a failure of the whole group."""
+        if len(group) == 1:  # the one-file path: no bookkeeping of a group
+            try:
+                return [self.store(group[0], metadata)]
+            except DatabaseUnavailableError:
+                raise
+            except ImageRepoError as error:
+                return [error]
+        collections = self._collections_of(metadata)
+        fields: list[dict[str, Any] | ImageRepoError] = []
+        for prepared in group:
+            try:
+                fields.append(self._fields(prepared, metadata, collections))
+            except ImageRepoError as error:
+                fields.append(error)
+        stored = iter(
+            self._images.add_many(
+                [(p.data, f) for p, f in zip(group, fields, strict=True) if isinstance(f, dict)]
+            )
+        )
+        results: list[UploadResult | ImageRepoError] = []
+        for prepared, own in zip(group, fields, strict=True):
+            outcome = own if isinstance(own, ImageRepoError) else next(stored)
+            if isinstance(outcome, ImageRepoError):
+                results.append(outcome)
+                continue
+            try:
+                results.append(self._result(prepared, metadata, collections, *outcome))
+            except DatabaseUnavailableError:
+                raise
+            except ImageRepoError as error:  # rejoining a duplicate failed
+                results.append(error)
+        return results
+
+    def _collections_of(self, metadata: NewMetadata) -> list[Any]:
+        return [self._collection(metadata.collection)] if metadata.collection else []
+
+    def _fields(
+        self, prepared: PreparedUpload, metadata: NewMetadata, collections: list[Any]
+    ) -> dict[str, Any]:
+        """The new image's document fields, as the upload's metadata says."""
         meta = {**metadata.meta, **prepared.entry.meta}
         check_meta(meta)
         me = self._me()
         tags = normalise_tags(metadata.tags)
-        fields = {
+        return {
             "owner": me,
             **visibility(me, public=metadata.public, trashed=False),
             **prepared.fields,
@@ -51,14 +102,22 @@ class UploadWriter:
             "description": metadata.description,
             "tags": tags,
             "custom": meta,
-            "collections": [self._collection(metadata.collection)] if metadata.collection else [],
+            "collections": collections,
             **search_fields(
                 prepared.fields["filename"], metadata.title, metadata.description, tags
             ),
         }
-        doc, created = self._images.add(prepared.data, fields)
+
+    def _result(
+        self,
+        prepared: PreparedUpload,
+        metadata: NewMetadata,
+        collections: list[Any],
+        doc: dict[str, Any],
+        created: bool,
+    ) -> UploadResult:
         if not created:
-            doc = self._join_duplicate(doc, fields["collections"], metadata.public)
+            doc = self._join_duplicate(doc, collections, metadata.public)
         return UploadResult(
             prepared.entry.path,
             "created" if created else "duplicate",

@@ -30,6 +30,7 @@ from imagerepo_tui.errors import DatabaseUnavailableError
 from imagerepo_tui.repository import ImageRepository
 from imagerepo_tui.safekeeping.bucket_import import BucketImport
 from imagerepo_tui.store.foreign_bucket import _scrubbed
+from imagerepo_tui.uploads import MAX_AHEAD
 from tests.conftest import start_test_server
 from tests.sample_images import encode, jpeg_bytes, picture
 from tests.support import assert_no_orphans, run_main, upload_lines
@@ -408,10 +409,12 @@ def test_a_source_that_goes_away_stops_the_import_cleanly(
     """Files not yet read when the source's server stops are not refused one by one
     (each after a timeout): the import stops with the reason, leaving nothing half-made."""
     process, base = start_test_server(tmp_path / "gone", test_commands=False)
+    count = MAX_AHEAD + 30
     try:
         client: MongoClient = MongoClient(base)
-        for n in range(30):
-            put(client["app"], "fs", f"{n}.png", encode(picture(seed=n), "PNG"))
+        # More than the upload keeps in flight (all of those are read at once).
+        for n in range(count):
+            put(client["app"], "fs", f"{n}.png", encode(picture(64, 48 + n // 256, n), "PNG"))
         client.close()
         # The URI's options win over the import's own: no 5 s wait per failed read.
         quick = "?serverSelectionTimeoutMS=200&retryReads=false"
@@ -430,7 +433,7 @@ def test_a_source_that_goes_away_stops_the_import_cleanly(
             process.kill()
             process.wait()
     assert first.upload.status == "created"
-    assert 1 <= repo.count() < 30
+    assert 1 <= repo.count() < count
     assert_no_orphans(raw_db)
 
 

@@ -20,6 +20,7 @@ from imagerepo_tui.tui.app import ImageRepoApp
 from imagerepo_tui.tui.screens.browse import BrowseScreen
 from imagerepo_tui.tui.screens.modals import ConfirmScreen
 from imagerepo_tui.tui.screens.upload import UploadScreen
+from imagerepo_tui.uploads import MAX_AHEAD
 from tests.sample_images import jpeg_bytes, write
 from tests.support import assert_no_orphans
 from tests.tui_support import ready, run_app_test, settle, shown_text, wait_for
@@ -162,7 +163,8 @@ def test_one_upload_at_a_time(
 def test_quitting_asks_before_stopping_a_hidden_upload(
     settings: Settings, repo: ImageRepository, gate: threading.Event, raw_db: Any, tmp_path: Path
 ) -> None:
-    paths = _photos(tmp_path / "camera", 150)
+    # More than an upload keeps in flight: those may all be stored while it is held.
+    paths = _photos(tmp_path / "camera", MAX_AHEAD + 50)
     apps: list[ImageRepoApp] = []
 
     async def body(pilot: Pilot[Any], app: ImageRepoApp) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
 from imagerepo_tui.files import PreparedUpload
 from imagerepo_tui.records import FileEntry, UploadResult
-from imagerepo_tui.uploads import AHEAD, run_uploads
+from imagerepo_tui.uploads import GROUP_FILES, MAX_AHEAD, SMALL_FILE, run_uploads
 
 
 def _entries(count: int) -> list[FileEntry]:
@@ -34,17 +35,19 @@ class _Recorder:
 
     def __init__(self, delay: float = 0.0, fail_on: str = "") -> None:
         self.stored: list[Path] = []
+        self.groups: list[int] = []
         self._lock = threading.Lock()
         self._delay = delay
         self._fail_on = fail_on
 
-    def __call__(self, prepared: PreparedUpload) -> UploadResult:
+    def __call__(self, group: Sequence[PreparedUpload]) -> list[UploadResult | ImageRepoError]:
         time.sleep(self._delay)
-        if self._fail_on and self._fail_on in prepared.entry.path.name:
+        if self._fail_on and any(self._fail_on in p.entry.path.name for p in group):
             raise DatabaseUnavailableError("the database went away")
         with self._lock:
-            self.stored.append(prepared.entry.path)
-        return UploadResult(prepared.entry.path, "created", size=len(prepared.data))
+            self.stored.extend(prepared.entry.path for prepared in group)
+            self.groups.append(len(group))
+        return [UploadResult(p.entry.path, "created", size=len(p.data)) for p in group]
 
 
 def test_every_file_is_reported_once_in_input_order() -> None:
@@ -73,7 +76,15 @@ def test_bad_files_fail_alone() -> None:
 
 def test_a_lost_database_stops_the_batch_after_what_was_done() -> None:
     entries = [*_entries(3), FileEntry(Path("gone.jpg")), *_entries(20)]
-    results = run_uploads(entries, _prepare, _Recorder(fail_on="gone"))
+
+    def prepare(entry: FileEntry) -> PreparedUpload:
+        # Ready after the first three: a lost database fails the whole group it
+        # strikes, and these are stored in earlier ones.
+        if "gone" in entry.path.name:
+            time.sleep(0.3)
+        return _prepare(entry)
+
+    results = run_uploads(entries, prepare, _Recorder(fail_on="gone"))
     done = [next(results) for _ in range(3)]
     assert [result.status for result in done] == ["created"] * 3
     with pytest.raises(DatabaseUnavailableError):
@@ -82,10 +93,51 @@ def test_a_lost_database_stops_the_batch_after_what_was_done() -> None:
 
 def test_closing_early_stores_nothing_more() -> None:
     store = _Recorder(delay=0.01)
-    results = run_uploads(_entries(100), _prepare, store)
+    results = run_uploads(_entries(1000), _prepare, store)
     next(results)
     results.close()
     stored = len(store.stored)
     time.sleep(0.2)
-    # Only files already being written when it closed may still land.
-    assert len(store.stored) == stored <= AHEAD
+    # Only groups already being written when it closed may still land, and never
+    # more than were in flight.
+    assert len(store.stored) == stored <= MAX_AHEAD < 1000
+
+
+def test_files_ready_together_are_stored_as_one_group_and_large_ones_alone() -> None:
+    """While one group is being written the next files get ready, and a writer takes
+    all that are ready at once (never more than GROUP_FILES); a file of SMALL_FILE
+    bytes or more is stored on its own."""
+    big = SMALL_FILE + 1
+
+    def prepare(entry: FileEntry) -> PreparedUpload:
+        size = big if "big" in entry.path.name else 10
+        return PreparedUpload(entry, bytes(size), {})
+
+    entries = [*_entries(150), FileEntry(Path("big1.jpg")), FileEntry(Path("big2.jpg"))]
+    entries += _entries(150)
+    store = _Recorder(delay=0.02)
+    results = list(run_uploads(entries, prepare, store))
+    assert [result.path for result in results] == [entry.path for entry in entries]
+    assert max(store.groups) > 1 and max(store.groups) <= GROUP_FILES
+    assert sum(store.groups) == len(entries)
+    alone = [r.size for r in results if r.size == big]
+    assert len(alone) == 2
+    # Each large file was a group of its own: no group holds more than one of them,
+    # and there were at least two groups of one.
+    assert store.groups.count(1) >= 2
+
+
+def test_a_file_failing_inside_a_group_fails_alone() -> None:
+    """The store reports one file's own refusal in its place; the rest are stored."""
+
+    def store(group: Sequence[PreparedUpload]) -> list[UploadResult | ImageRepoError]:
+        return [
+            ImageRepoError("refused")
+            if "f003" in p.entry.path.name
+            else UploadResult(p.entry.path, "created", size=len(p.data))
+            for p in group
+        ]
+
+    results = list(run_uploads(_entries(8), _prepare, store))
+    assert [r.status for r in results] == ["created"] * 3 + ["error"] + ["created"] * 4
+    assert results[3].error == "refused"

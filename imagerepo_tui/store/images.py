@@ -13,7 +13,6 @@ from typing import Any
 
 from bson import ObjectId
 from mongoengine.errors import NotUniqueError
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from imagerepo_tui.errors import DuplicateContentError, ImageRepoError, NotFoundError
@@ -28,10 +27,11 @@ from imagerepo_tui.store.common import (
 from imagerepo_tui.store.connection import Store
 from imagerepo_tui.store.counts import ImageCounts
 from imagerepo_tui.store.filters import audience_filters, listing_sort
-from imagerepo_tui.store.models import PUBLIC, Counter, Image
+from imagerepo_tui.store.image_batches import ImageBatches, Outcome, allocate_seqs, new_image
+from imagerepo_tui.store.models import PUBLIC, Image
 from imagerepo_tui.store.originals import Originals
 from imagerepo_tui.store.paging import Pager
-from imagerepo_tui.store.schema import SEQ_COUNTER, prepare_library
+from imagerepo_tui.store.schema import prepare_library
 
 
 def visibility(owner: str, *, public: bool, trashed: bool) -> dict[str, Any]:
@@ -50,6 +50,7 @@ class ImageStore:
         self.originals = Originals(store, self.images)
         self.pager = Pager(store, self.images)
         self.counts = ImageCounts(store, self.images)
+        self.batches = ImageBatches(store, self.images, self.originals, self.counts)
         with database_errors(store):
             prepare_library(store, self.images, on_upgrade)
         self.counts.ensure_counted()
@@ -201,22 +202,6 @@ class ImageStore:
 
     # -- writes -------------------------------------------------------------------------
 
-    def _next_seq(self) -> int:
-        counters = Counter._get_collection()
-        for _ in range(5):
-            try:
-                doc = counters.find_one_and_update(
-                    {"_id": SEQ_COUNTER},
-                    {"$inc": {"value": 1}},
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:
-                continue  # two first-ever upserts raced (MongoDB semantics): try again
-            if doc is not None:
-                return int(doc["value"])
-        raise ImageRepoError("could not allocate an image sequence number; try again")
-
     def _write_original(self, data: bytes, fields: Mapping[str, Any]) -> ObjectId:
         return self.originals.write(data, fields["filename"], fields["mime"], fields["sha256"])
 
@@ -235,14 +220,7 @@ class ImageStore:
             try:
                 # The sequence number too is taken after the bytes are written: its
                 # failure must discard them like a failed insert does.
-                now = utc_now()
-                image = Image(
-                    **{"taken_key": fields.get("taken_at") or now, **fields},
-                    file_id=file_id,
-                    seq=self._next_seq(),
-                    created_at=now,
-                    updated_at=now,
-                )
+                image = new_image(fields, file_id, allocate_seqs(1), utc_now())
                 image.save(force_insert=True)
             except NotUniqueError:
                 self.originals.discard_quietly(file_id)
@@ -258,6 +236,11 @@ class ImageStore:
         stored.pop("thumbnail", None)
         self.counts.changed(None, stored)
         return stored, True
+
+    def add_many(self, items: Sequence[tuple[bytes, dict[str, Any]]]) -> list[Outcome]:
+        """Store a group of new images, each all-or-nothing, in a few round trips:
+        one outcome per item, in order (``image_batches.ImageBatches.add_many``)."""
+        return self.batches.add_many(items)
 
     def replace_content(
         self, image_id: ObjectId, data: bytes, fields: dict[str, Any], *, owner: str

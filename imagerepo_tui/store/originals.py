@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pymongo
 from bson import Binary, ObjectId
@@ -42,32 +42,55 @@ def ensure_gridfs_indexes(db: Any) -> None:
     db["fs.chunks"].create_index([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
 
 
+class NewFile(NamedTuple):
+    """A GridFS file to write: its id, name, bytes and metadata."""
+
+    file_id: ObjectId
+    filename: str
+    data: bytes
+    metadata: dict[str, Any]
+
+
 def write_gridfs_file(
     db: Any, file_id: ObjectId, filename: str, data: bytes, metadata: dict[str, Any]
 ) -> None:
-    """Store ``data`` as a standard GridFS file: its chunks, then the files document
-    that makes it whole (the order GridFSBucket uses, so readers never see a file
-    with chunks missing).
+    """Store ``data`` as one standard GridFS file (see ``write_gridfs_files``)."""
+    write_gridfs_files(db, [NewFile(file_id, filename, data, metadata)])
+
+
+def write_gridfs_files(db: Any, files: Sequence[NewFile]) -> None:
+    """Store each file as a standard GridFS file: all the chunks in one insert, then
+    the files documents that make them whole in another (the order GridFSBucket
+    uses, so readers never see a file with chunks missing).
 
     Not ``GridFSBucket.upload_from_stream``: before every file it asks whether the
     bucket is still empty, a ``find_one`` the embedded server answers by reading the
     whole collection. That cost 2.8 s per upload into a 100,000-image library.
     """
     chunks = [
-        {"files_id": file_id, "n": n, "data": Binary(data[offset : offset + GRIDFS_CHUNK_BYTES])}
-        for n, offset in enumerate(range(0, len(data), GRIDFS_CHUNK_BYTES))
+        {
+            "files_id": new.file_id,
+            "n": n,
+            "data": Binary(new.data[offset : offset + GRIDFS_CHUNK_BYTES]),
+        }
+        for new in files
+        for n, offset in enumerate(range(0, len(new.data), GRIDFS_CHUNK_BYTES))
     ]
     if chunks:
         db["fs.chunks"].insert_many(chunks)
-    db["fs.files"].insert_one(
-        {
-            "_id": file_id,
-            "length": len(data),
-            "chunkSize": GRIDFS_CHUNK_BYTES,
-            "uploadDate": utc_now(),
-            "filename": filename,
-            "metadata": metadata,
-        }
+    now = utc_now()
+    db["fs.files"].insert_many(
+        [
+            {
+                "_id": new.file_id,
+                "length": len(new.data),
+                "chunkSize": GRIDFS_CHUNK_BYTES,
+                "uploadDate": now,
+                "filename": new.filename,
+                "metadata": new.metadata,
+            }
+            for new in files
+        ]
     )
 
 
@@ -87,6 +110,14 @@ class Originals:
         # An upsert: a stale claim on the same file (a retried delete) is taken over.
         GridfsClaim(file_id=file_id, host=HOST, pid=os.getpid(), created_at=utc_now()).save()
 
+    def claim_many(self, file_ids: Sequence[ObjectId]) -> None:
+        """Claim new files (ids nobody has used yet) in one insert."""
+        self._inflight.update(file_ids)
+        now, pid = utc_now(), os.getpid()
+        self._claims().insert_many(
+            [{"_id": file_id, "host": HOST, "pid": pid, "created_at": now} for file_id in file_ids]
+        )
+
     def release(self, file_id: ObjectId) -> None:
         GridfsClaim.objects(file_id=file_id).delete()
         self._inflight.discard(file_id)
@@ -100,10 +131,22 @@ class Originals:
         return created is None or utc_now() - created > CLAIM_LEASE
 
     def _delete_file(self, file_id: ObjectId) -> None:
+        self._delete_files([file_id])
+
+    def _delete_files(self, file_ids: Sequence[ObjectId]) -> None:
         # Chunks can exist without their fs.files document (a write cut short), so
         # delete both directly rather than through GridFSBucket.delete.
-        self.store.db["fs.files"].delete_one({"_id": file_id})
-        self.store.db["fs.chunks"].delete_many({"files_id": file_id})
+        if len(file_ids) == 1:  # by equality: what every server serves from its index
+            self.store.db["fs.files"].delete_one({"_id": file_ids[0]})
+            self.store.db["fs.chunks"].delete_many({"files_id": file_ids[0]})
+        elif file_ids:
+            self.store.db["fs.files"].delete_many({"_id": {"$in": list(file_ids)}})
+            self.store.db["fs.chunks"].delete_many({"files_id": {"$in": list(file_ids)}})
+
+    @staticmethod
+    def _claims() -> Documents:
+        claims: Documents = GridfsClaim._get_collection()
+        return claims
 
     def _referenced(self, file_id: ObjectId) -> bool:
         return self.images.count_documents({"file_id": file_id}, limit=1) > 0
@@ -123,23 +166,31 @@ class Originals:
         return removed
 
     def discard_quietly(self, file_id: ObjectId) -> None:
-        """Delete a claimed file unless an image references it, and drop the claim.
+        """Delete a claimed file unless an image references it, and drop the claim."""
+        self.discard_many_quietly([file_id])
 
-        Best effort after a failure: if this fails too, the claim stays, no longer in
+    def discard_many_quietly(self, file_ids: Sequence[ObjectId]) -> None:
+        """Delete claimed files unless an image references them, and drop the claims.
+
+        Best effort after a failure: if this fails too, the claims stay, no longer in
         flight, so the next cleanup finishes the job. The reference check matters
         because a write whose reply was lost (a cut connection, a write-concern
         error) may still have happened: deleting those bytes would leave a visible
         image without its original.
         """
-        self._inflight.discard(file_id)
+        self._inflight.difference_update(file_ids)
+        ids = list(file_ids)
         # Bounded: when the server is gone, the error that brought us here is what the
         # user must hear about, promptly, not after another full selection timeout.
         with pymongo.timeout(CLEANUP_TIMEOUT_S):
             for attempt in (1, 2):
                 try:
-                    if not self._referenced(file_id):
-                        self._delete_file(file_id)
-                    GridfsClaim.objects(file_id=file_id).delete()
+                    used = {
+                        doc.get("file_id")
+                        for doc in self.images.find({"file_id": {"$in": ids}}, {"file_id": 1})
+                    }
+                    self._delete_files([file_id for file_id in ids if file_id not in used])
+                    self._claims().delete_many({"_id": {"$in": ids}})
                     return
                 except (ServerSelectionTimeoutError, ExecutionTimeout, NetworkTimeout):
                     return  # the server is gone or not answering: leave it to cleanup
@@ -149,6 +200,18 @@ class Originals:
                     if attempt == 2:
                         return
 
+    def release_many_quietly(self, file_ids: Sequence[ObjectId]) -> None:
+        """Drop the claims on files images now use (see ``release_quietly``), in
+        a bounded time: a claim left behind costs nothing but a later cleanup."""
+        self._inflight.difference_update(file_ids)
+        if file_ids:
+            with contextlib.suppress(PyMongoError), pymongo.timeout(CLEANUP_TIMEOUT_S):
+                self._claims().delete_many({"_id": {"$in": list(file_ids)}})
+
+    def leave_to_cleanup(self, file_ids: Sequence[ObjectId]) -> None:
+        """No longer in flight: the next cleanup settles these claims."""
+        self._inflight.difference_update(file_ids)
+
     def release_quietly(self, file_id: ObjectId) -> None:
         """Drop the claim on a file an image now uses. The write it guarded is done,
         so a failure here must not be reported as the write's; the next cleanup sees
@@ -156,6 +219,10 @@ class Originals:
         self._inflight.discard(file_id)
         with contextlib.suppress(PyMongoError):
             GridfsClaim.objects(file_id=file_id).delete()
+
+    def write_many(self, files: Sequence[NewFile]) -> None:
+        """Write files already claimed (``claim_many``); the caller settles the claims."""
+        write_gridfs_files(self.store.db, files)
 
     def write(self, data: bytes, filename: str, mime: str, sha256: str) -> ObjectId:
         """A new claimed file holding ``data``; the caller releases or discards it."""
