@@ -94,7 +94,7 @@ class TmuxServer:
         # the size of the control client (refresh-client -C below).
         subprocess.run(
             [*base, "new-session", "-d", "-s", "bench", "-x", str(width), "-y", str(height),
-             "sleep 86400"],
+             "sleep 86400", ";", "set-option", "-g", "remain-on-exit", "on"],
             check=True, env=environment, timeout=10,
         )  # fmt: skip
         self._client = subprocess.Popen(
@@ -145,7 +145,8 @@ class TmuxServer:
         timeout: float = 120,
     ) -> Start:
         """Launch ``command`` in a new window and watch it until ``content`` shows (or
-        ``timeout``); the window and its process are gone when this returns."""
+        ``timeout``, or its exit); the window and its process are gone when this
+        returns."""
         with tempfile.TemporaryDirectory(prefix="imagerepo-bench-home-") as home:
             launch = [*isolated_env(Path(home)), *command]
             self._output.clear()
@@ -167,6 +168,8 @@ class TmuxServer:
                         first = read_at
                     if content(screen):
                         shown = read_at
+                        break
+                    if "Pane is dead" in screen:  # remain-on-exit: it ended, or failed
                         break
             finally:
                 self.command("kill-pane", "-t", pane)
