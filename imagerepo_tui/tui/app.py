@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import platformdirs
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
@@ -39,6 +39,7 @@ from imagerepo_tui.tui.safekeeping import Safekeeping, SafekeepingCommands
 from imagerepo_tui.tui.screens.browse import BrowseScreen
 from imagerepo_tui.tui.screens.modals import ConfirmScreen
 from imagerepo_tui.tui.upload_job import Uploads
+from imagerepo_tui.tui.widgets.gallery import Gallery
 from imagerepo_tui.tui.widgets.preview import GRAPHICS_CHOICES
 from imagerepo_tui.tui.writes import WritesInFlight
 
@@ -120,6 +121,8 @@ class ImageRepoApp(App[int]):
         self._factory = repository_factory or self._open_with_notices
         self._connecting = False
         self._retry_timer: Timer | None = None
+        # Opened, its safekeeping state not read yet: that waits for the first page.
+        self._opened: ImageRepository | None = None
         self.db_description = describe_database(settings)
 
     # -- start-up -----------------------------------------------------------------------
@@ -215,8 +218,16 @@ class ImageRepoApp(App[int]):
             self._browse_library(repository)
 
     def _browse_library(self, repository: ImageRepository) -> None:
+        self._opened = repository
         self.browse.on_repository(repository)
-        self.safekeeping.library_opened(repository)
+
+    @on(Gallery.FirstPageShown)
+    def _first_page_shown(self) -> None:
+        """The library's first rows are on screen: now the rest of opening it, which
+        would have competed with them (the last check and backup, for the reminder)."""
+        opened, self._opened = self._opened, None
+        if opened is not None and opened is self.repository:
+            self.safekeeping.library_opened(opened)
 
     # -- logging in ---------------------------------------------------------------------
 
