@@ -592,3 +592,54 @@ def test_end_to_end_delete_asks_on_a_real_terminal(db_uri: str, tmp_path: Path) 
     assert out == f"{image_id}  t.jpg  (moved to the trash)\n"
     done = run_cli("--db", db_uri, "ls", "--json")
     assert json.loads(done.stdout) == []
+
+
+# -- the app's options, read without every command's parser -------------------------------
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        [],
+        ["--data-dir", "/tmp/lib"],
+        ["--data-dir=/tmp/lib", "--graphics", "halfcell", "--user", "ann"],
+        ["--db", "mongodb://localhost/x", "--gra", "none"],  # abbreviated, as argparse allows
+    ],
+)
+def test_the_app_options_read_as_the_full_parser_reads_them(words: list[str]) -> None:
+    from imagerepo_tui.cli.app_options import parse_app_options
+
+    quick = parse_app_options(words)
+    assert quick is not None
+    assert vars(quick) == vars(build_parser().parse_args(words))
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["ls"],
+        ["--data-dir", "/tmp/lib", "ls", "--json"],
+        ["-h"],
+        ["--he"],
+        ["--version"],
+        ["--graphics", "bogus"],
+        ["--data-dir"],
+        ["--d", "x"],  # ambiguous: --db or --data-dir
+        ["stray"],
+    ],
+)
+def test_anything_but_the_app_options_goes_to_the_full_parser(words: list[str]) -> None:
+    from imagerepo_tui.cli.app_options import parse_app_options
+
+    assert parse_app_options(words) is None
+
+
+def test_a_mistake_in_the_app_options_is_explained_by_the_full_parser(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from imagerepo_tui.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--graphics", "bogus"])
+    assert exit_info.value.code == 2
+    assert "COMMAND" in capsys.readouterr().err  # the full usage line, commands and all
