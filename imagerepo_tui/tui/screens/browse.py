@@ -15,7 +15,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from imagerepo_tui.errors import PermissionDeniedError
 from imagerepo_tui.records import FileEntry, ImageInfo, NewMetadata
@@ -35,6 +35,7 @@ from imagerepo_tui.tui.upload_job import (
     find_images,
 )
 from imagerepo_tui.tui.widgets.gallery import Gallery
+from imagerepo_tui.tui.widgets.keys import KeysFooter
 from imagerepo_tui.tui.widgets.metadata import MetadataPane
 from imagerepo_tui.tui.widgets.preview import PreviewPane
 from imagerepo_tui.tui.widgets.rows import header_text
@@ -107,7 +108,7 @@ class BrowseScreen(JudgingScreen):
                 yield PreviewPane(self.graphics, id="preview")
                 with VerticalScroll(id="metadata-scroll"):
                     yield MetadataPane(id="metadata")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#gallery-pane").border_title = "Images"
