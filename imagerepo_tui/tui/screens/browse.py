@@ -91,6 +91,8 @@ class BrowseScreen(JudgingScreen):
         Binding("tab", "app.focus_next", "Next pane", id="browse.next_pane", show=False),
     ]
 
+    AUTO_FOCUS = "#gallery"  # one focus change as it opens: each rebuilds the footer
+
     def __init__(self, graphics: str, uploads: Uploads) -> None:
         super().__init__()
         self.graphics = graphics
@@ -115,7 +117,6 @@ class BrowseScreen(JudgingScreen):
         self.preview.border_title = "Preview"
         self.query_one("#metadata-scroll").border_title = "Details"
         self.metadata.show(None)
-        self.gallery.focus()
 
     @property
     def gallery(self) -> Gallery:
