@@ -23,6 +23,7 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.timer import Timer
 
 from imagerepo_tui.config import APP_NAME, Settings, redact_uri
@@ -88,6 +89,11 @@ class ImageRepoApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "imagerepo-tui"
     COMMANDS = App.COMMANDS | {ActionsProvider, SafekeepingCommands}
+    # The main screen is the app's first (installed in __init__): composed with the
+    # app, its first frame is the first one shown. Pushed in on_mount over Textual's
+    # empty default screen, it came a frame later, after one drawn and thrown away.
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {"browse": "browse"}
+    DEFAULT_MODE = "browse"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "toggle_keys", "Keys", id="app.keys"),
@@ -118,6 +124,7 @@ class ImageRepoApp(App[int]):
         self.writes = WritesInFlight()
         self.uploads = Uploads()
         self.safekeeping = Safekeeping(self)
+        self.install_screen(BrowseScreen(graphics, self.uploads), name="browse")
         self._factory = repository_factory or self._open_with_notices
         self._connecting = False
         self._retry_timer: Timer | None = None
@@ -133,8 +140,6 @@ class ImageRepoApp(App[int]):
             self.set_keymap(keymap)
         # After the first paint: checking the ids may import the screens not yet shown.
         self.call_after_refresh(self._report_settings, files)
-        self.install_screen(BrowseScreen(self.graphics, self.uploads), name="browse")
-        self.push_screen("browse")
         # After the first paint: connecting imports the driver in a worker, and that
         # import would hold the GIL while the first frame is being drawn.
         self.call_after_refresh(self._connect)
