@@ -169,18 +169,22 @@ def test_auto_asks_then_leaves_the_terminal_as_found(tmp_path: Path) -> None:
     assert before_ready.endswith(RESTORE_TITLE)
     # ...and the answers that came too late for the probe were read off the input,
     # not left for the app to take as keys.
+    assert DEVICE_STATUS in before_ready
     assert report["stray"] == ""
 
 
 @pytest.mark.parametrize("kitty", [False, True])
 def test_a_question_left_unanswered_is_known_without_waiting(kitty: bool, tmp_path: Path) -> None:
     """The Kitty query is followed by the device-attributes one: a terminal that answers
-    that one first has not answered the Kitty query (no 0.1 s wait for it); one that
-    answers the Kitty query first gets Kitty graphics, and the second device-attributes
-    answer is read off the input, not left as keys."""
+    that one first has not answered the Kitty query (no 0.1 s wait for it, and no
+    answer left to drain); one that answers the Kitty query first gets Kitty graphics,
+    and the second device-attributes answer is read off the input, not left as keys."""
     written, report = _probe("auto", tmp_path, lambda master: PromptTerminal(master, kitty=kitty))
     before_ready = written.split(b"READY")[0]
     after_kitty = before_ready.split(KITTY_QUERY_START, 1)[1]
     assert after_kitty.split(STRING_END, 1)[1].startswith(DEVICE_ATTRIBUTES)
     assert report["renderable"] == ("tgp" if kitty else "halfcell")
     assert report["stray"] == ""
+    # Every answer read by then (the sentinel's last): nothing is left to drain.
+    # Answered first, the Kitty query leaves the sentinel's answer to read off.
+    assert (DEVICE_STATUS in before_ready) == kitty

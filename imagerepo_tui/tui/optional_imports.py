@@ -79,39 +79,53 @@ def load_image_widgets(graphics: str) -> None:
 
 
 @contextmanager
-def _queries_with_a_sentinel() -> Iterator[None]:
+def _queries_with_a_sentinel() -> Iterator[SimpleNamespace]:
     """textual-image waits 0.1 s for an answer a terminal never gives (tmux never
     answers the Kitty graphics query): 0.1 s more before every start. Each of its
     questions is followed here by the device-attributes one, so an answer not given
     is known as soon as that one's answer comes first. A terminal that answers
-    neither still costs the timeout; the sentinel's own answer, when the question's
-    came first, is read off the input after the probe (``_drain_answers``)."""
+    neither still costs the timeout. Yields ``.late``: whether an answer may still
+    be coming (a timeout, or the sentinel's own answer after the question's), for
+    ``_drain_answers`` to read; when every answer was read, nothing is left to drain."""
     from textual_image import _terminal
 
     original = _terminal.capture_terminal_response
+    state = SimpleNamespace(late=False)
 
     @contextmanager
     def capture(
         start_marker: str, end_marker: str, timeout: float | None = None
     ) -> Iterator[SimpleNamespace]:
         if (start_marker, end_marker) == ("\x1b[?", "c") or not HAVE_TERMIOS:
-            with original(start_marker, end_marker, timeout) as response:
-                yield response
+            answered = False
+            try:
+                with original(start_marker, end_marker, timeout) as response:
+                    yield response
+                answered = HAVE_TERMIOS
+            finally:
+                state.late = state.late or not answered  # once late, always
             return
         response = SimpleNamespace(sequence="")
         stdin, stdout = sys.__stdin__, sys.__stdout__
         if stdin is None or stdout is None:
             raise _terminal.TerminalError("no terminal")
-        with _cbreak(stdin.fileno()):
-            yield response  # the caller writes its question
-            stdout.write(_DEVICE_ATTRIBUTES)
-            stdout.flush()
-            answer = re.escape(start_marker.encode()) + rb".*?" + re.escape(end_marker.encode())
-            received = _read_until(
-                stdin.fileno(),
-                re.compile(answer + b"|" + _DEVICE_ATTRIBUTES_ANSWER, re.DOTALL),
-                _DRAIN_TIMEOUT_S if timeout is None else timeout,
-            )
+        received = b""
+        try:
+            with _cbreak(stdin.fileno()):
+                yield response  # the caller writes its question
+                stdout.write(_DEVICE_ATTRIBUTES)
+                stdout.flush()
+                answer = re.escape(start_marker.encode()) + rb".*?"
+                answer += re.escape(end_marker.encode())
+                received = _read_until(
+                    stdin.fileno(),
+                    re.compile(answer + b"|" + _DEVICE_ATTRIBUTES_ANSWER, re.DOTALL),
+                    _DRAIN_TIMEOUT_S if timeout is None else timeout,
+                )
+        finally:
+            # Every answer is read once the sentinel's came: it is asked last.
+            settled = re.search(_DEVICE_ATTRIBUTES_ANSWER, received) is not None
+            state.late = state.late or not settled
         found = re.search(answer, received, re.DOTALL)
         if found is None:
             raise _terminal.TerminalError("not answered before the device attributes")
@@ -119,7 +133,7 @@ def _queries_with_a_sentinel() -> Iterator[None]:
 
     _terminal.capture_terminal_response = capture
     try:
-        yield
+        yield state
     finally:
         _terminal.capture_terminal_response = original
 
@@ -155,11 +169,13 @@ def _terminal_left_as_found() -> Iterator[None]:
     assert out is not None
     out.write(_SAVE_TITLE)
     out.flush()
+    answers = SimpleNamespace(late=True)
     try:
-        with _queries_with_a_sentinel():
+        with _queries_with_a_sentinel() as answers:
             yield
     finally:
-        _drain_answers()
+        if answers.late:
+            _drain_answers()
         out.write(_RESTORE_TITLE)
         out.flush()
 
