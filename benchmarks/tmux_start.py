@@ -109,6 +109,7 @@ class TmuxServer:
         self._reader.start()
         self._replies.get(timeout=10)  # the reply to attach-session itself
         self.command("refresh-client", "-C", f"{width}x{height}")
+        self._socket_path = Path(self.command("display-message", "-p", "#{socket_path}")[0])
 
     def _read(self) -> None:
         """Sort the client's lines: command replies (``%begin`` … ``%end``/``%error``)
@@ -186,6 +187,7 @@ class TmuxServer:
         )
         self._client.wait(timeout=10)
         self._reader.join(timeout=5)
+        self._socket_path.unlink(missing_ok=True)  # kill-server leaves it behind
 
     def __enter__(self) -> TmuxServer:
         return self
