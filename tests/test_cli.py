@@ -610,3 +610,54 @@ def test_every_option_says_what_it_does(command: list[str]) -> None:
         if action.option_strings and not action.help and action.help != argparse.SUPPRESS
     ]
     assert unexplained == [], f"options without help in {' '.join(command) or 'top'}"
+
+
+# -- the app's options, read without every command's parser -------------------------------
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        [],
+        ["--data-dir", "/tmp/lib"],
+        ["--data-dir=/tmp/lib", "--graphics", "halfcell", "--user", "ann"],
+        ["--db", "mongodb://localhost/x", "--gra", "none"],  # abbreviated, as argparse allows
+    ],
+)
+def test_the_app_options_read_as_the_full_parser_reads_them(words: list[str]) -> None:
+    from imagerepo_tui.cli.app_options import parse_app_options
+
+    quick = parse_app_options(words)
+    assert quick is not None
+    assert vars(quick) == vars(build_parser().parse_args(words))
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["ls"],
+        ["--data-dir", "/tmp/lib", "ls", "--json"],
+        ["-h"],
+        ["--he"],
+        ["--version"],
+        ["--graphics", "bogus"],
+        ["--data-dir"],
+        ["--d", "x"],  # ambiguous: --db or --data-dir
+        ["stray"],
+    ],
+)
+def test_anything_but_the_app_options_goes_to_the_full_parser(words: list[str]) -> None:
+    from imagerepo_tui.cli.app_options import parse_app_options
+
+    assert parse_app_options(words) is None
+
+
+def test_a_mistake_in_the_app_options_is_explained_by_the_full_parser(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from imagerepo_tui.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--graphics", "bogus"])
+    assert exit_info.value.code == 2
+    assert "COMMAND" in capsys.readouterr().err  # the full usage line, commands and all

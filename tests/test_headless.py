@@ -71,7 +71,8 @@ def test_the_tui_starts_without_what_its_first_frame_does_not_need() -> None:
     """What the TUI imports before its first frame, it imports in every start: the
     database driver loads in the connecting worker, numpy (textual-image's optional
     Sixel speed-up) not at all, the HEIF plugin on the first decode, the CLI's output
-    and rarely used screens on first use."""
+    and commands and rarely used screens on first use, the safekeeping state once the
+    first rows are on screen."""
     probe = (
         "import json, sys\n"
         "import imagerepo_tui.cli, imagerepo_tui.tui.app\n"
@@ -88,6 +89,8 @@ def test_the_tui_starts_without_what_its_first_frame_does_not_need() -> None:
         "mongoengine",
         "imagerepo_tui.repository",
         "imagerepo_tui.cli.output",
+        "imagerepo_tui.cli.commands",
+        "imagerepo_tui.safekeeping.jobs",
         "imagerepo_tui.tui.screens.upload",
         "imagerepo_tui.tui.screens.login",
     }

@@ -17,6 +17,7 @@ import struct
 import subprocess
 import sys
 import termios
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,13 +30,18 @@ import json, os, sys, tty
 from imagerepo_tui.tui.optional_imports import load_image_widgets
 load_image_widgets(sys.argv[1])
 import textual_image.widget as widget
+import textual_image.renderable as renderable
 tty.setcbreak(0)
 os.write(1, b"READY\\n")
 stray = b""
 while not stray.endswith(b"END\\n"):
     stray += os.read(0, 1)
 with open(sys.argv[2], "w") as out:
-    json.dump({"stray": stray[:-4].decode("latin-1"), "image": widget.Image.__name__}, out)
+    json.dump({
+        "stray": stray[:-4].decode("latin-1"),
+        "image": widget.Image.__name__,
+        "renderable": renderable.Image.__module__.rsplit(".", 1)[1],
+    }, out)
 """
 
 DEVICE_ATTRIBUTES = b"\x1b[c"
@@ -87,7 +93,33 @@ class SlowTerminal:
         self._late.clear()
 
 
-def _probe(graphics: str, tmp_path: Path) -> tuple[bytes, dict[str, str]]:
+class PromptTerminal(SlowTerminal):
+    """Answers at once what it answers: the device attributes always, the Kitty
+    graphics query only with ``kitty`` (tmux never answers it)."""
+
+    def __init__(self, master: int, kitty: bool) -> None:
+        super().__init__(master)
+        self.kitty = kitty
+
+    def _answer_at(self, rest: bytes) -> bool:
+        if rest.startswith(DEVICE_ATTRIBUTES):
+            self._send_late(b"\x1b[?62;22c")
+            self._scanned += len(DEVICE_ATTRIBUTES)
+            return True
+        if rest.startswith(KITTY_QUERY_START):
+            end = rest.find(STRING_END)
+            if end < 0:
+                return False
+            if self.kitty:
+                self._send_late(b"\x1b_Gi=1;OK\x1b\\")
+            self._scanned += end + len(STRING_END)
+            return True
+        return super()._answer_at(rest)
+
+
+def _probe(
+    graphics: str, tmp_path: Path, terminal_class: Callable[[int], SlowTerminal] = SlowTerminal
+) -> tuple[bytes, dict[str, str]]:
     master, slave = os.openpty()
     # A window size with pixels: the cell size comes from the ioctl, not a query.
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 1200, 800))
@@ -102,7 +134,7 @@ def _probe(graphics: str, tmp_path: Path) -> tuple[bytes, dict[str, str]]:
         start_new_session=True,
     )
     os.close(slave)
-    terminal = SlowTerminal(master)
+    terminal = terminal_class(master)
     try:
         while child.poll() is None or select.select([master], [], [], 0)[0]:
             if select.select([master], [], [], 0.05)[0]:
@@ -137,4 +169,22 @@ def test_auto_asks_then_leaves_the_terminal_as_found(tmp_path: Path) -> None:
     assert before_ready.endswith(RESTORE_TITLE)
     # ...and the answers that came too late for the probe were read off the input,
     # not left for the app to take as keys.
+    assert DEVICE_STATUS in before_ready
     assert report["stray"] == ""
+
+
+@pytest.mark.parametrize("kitty", [False, True])
+def test_a_question_left_unanswered_is_known_without_waiting(kitty: bool, tmp_path: Path) -> None:
+    """The Kitty query is followed by the device-attributes one: a terminal that answers
+    that one first has not answered the Kitty query (no 0.1 s wait for it, and no
+    answer left to drain); one that answers the Kitty query first gets Kitty graphics,
+    and the second device-attributes answer is read off the input, not left as keys."""
+    written, report = _probe("auto", tmp_path, lambda master: PromptTerminal(master, kitty=kitty))
+    before_ready = written.split(b"READY")[0]
+    after_kitty = before_ready.split(KITTY_QUERY_START, 1)[1]
+    assert after_kitty.split(STRING_END, 1)[1].startswith(DEVICE_ATTRIBUTES)
+    assert report["renderable"] == ("tgp" if kitty else "halfcell")
+    assert report["stray"] == ""
+    # Every answer read by then (the sentinel's last): nothing is left to drain.
+    # Answered first, the Kitty query leaves the sentinel's answer to read off.
+    assert (DEVICE_STATUS in before_ready) == kitty

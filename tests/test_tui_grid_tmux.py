@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.tmux_start import isolated_env
 from tests.sample_images import jpeg_bytes, write
-from tests.test_tui_tmux import HALF_BLOCKS, TMUX, Tmux, isolated_env, tmux
+from tests.test_tui_tmux import HALF_BLOCKS, TMUX, Tmux, tmux
 
 __all__ = ["tmux"]  # the fixture
 

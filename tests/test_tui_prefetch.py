@@ -4,6 +4,7 @@ from the end of what was loaded)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -13,9 +14,9 @@ from textual.pilot import Pilot
 from benchmarks.library import fill
 from imagerepo_tui.config import Settings
 from imagerepo_tui.repository import ImageRepository
-from imagerepo_tui.tui.app import ImageRepoApp
+from imagerepo_tui.tui.app import ImageRepoApp, make_app
 from imagerepo_tui.tui.widgets.gallery import PAGE_ROWS, Gallery
-from tests.tui_support import ready, run_app_test, settle, wait_for
+from tests.tui_support import SIZE, ready, run_app_test, settle, wait_for
 
 # More than two pages past the first screen, so Home and End each leave rows to fetch.
 COUNT = 3 * PAGE_ROWS + 100
@@ -121,3 +122,56 @@ def test_end_before_the_count_goes_to_the_oldest_once_counted(
         run_app_test(settings, body, repo)
     finally:
         repo.close()
+
+
+class _Recording:
+    """The real repository, with the reads that matter here written down in order."""
+
+    def __init__(self, repo: ImageRepository, events: list[str]) -> None:
+        self._repo = repo
+        self._events = events
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._repo, name)
+        if name not in ("list_page", "count", "whole_library"):
+            return value
+
+        def record(*args: Any, **kwargs: Any) -> Any:
+            self._events.append(name)
+            return value(*args, **kwargs)
+
+        return record
+
+
+def test_the_first_rows_are_painted_before_anything_else_is_read(settings: Settings):
+    """One page is read before the first rows show; the count, the pages ahead and the
+    safekeeping state (for the backup reminder) only once they are on screen."""
+    assert settings.db_uri is not None
+    fill(settings.db_uri, PAGE_ROWS + 10)
+    repo = ImageRepository.open(settings)
+    events: list[str] = []
+
+    async def main() -> None:
+        recording = _Recording(repo, events)
+        app = make_app(settings, graphics="halfcell", repository_factory=lambda _: recording)
+        async with app.run_test(size=SIZE) as pilot:
+            gallery = app.screen.query_one(Gallery)
+            display = app._display
+
+            def painted(screen: Any, renderable: Any) -> None:
+                display(screen, renderable)
+                shown = renderable is not None and gallery.rows.get(0) is not None
+                if shown and "rows painted" not in events:
+                    events.append("rows painted")
+
+            app._display = painted
+            await ready(pilot, PAGE_ROWS + 10)
+            await wait_for(pilot, lambda: "whole_library" in events)
+
+    try:
+        asyncio.run(main())
+    finally:
+        repo.close()
+    assert events[:2] == ["list_page", "rows painted"], events
+    assert {"count", "whole_library"} <= set(events[2:])
+    assert events.count("count") == 1

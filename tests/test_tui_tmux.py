@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.tmux_start import isolated_env, library_rows
 from tests.sample_images import jpeg_bytes, write
 from tests.support import pid_alive
 
@@ -117,25 +118,6 @@ class Tmux:
             self.socket_path.unlink(missing_ok=True)
 
 
-def isolated_env(home: Path) -> list[str]:
-    """``env ...`` that runs a command as a fresh user at ``home``: nothing of the real
-    user's config, data or remembered state, and the pane's own size."""
-    return [
-        "env",
-        "-u",
-        "COLUMNS",  # set by pytest plugins; Textual would believe them over the pane
-        "-u",
-        "LINES",
-        f"HOME={home}",
-        f"XDG_CONFIG_HOME={home / '.config'}",
-        f"XDG_DATA_HOME={home / '.local' / 'share'}",
-        f"XDG_CACHE_HOME={home / '.cache'}",
-        f"XDG_STATE_HOME={home / '.local' / 'state'}",
-        f"IMAGEREPO_STATE={home / 'state.json'}",
-        "TERM=xterm-256color",
-    ]
-
-
 @pytest.fixture
 def tmux(embedded_data_dir: Path) -> Iterator[Tmux]:
     """Depends on ``embedded_data_dir`` so tmux (and the app) go first, then the
@@ -209,6 +191,7 @@ def test_tmux_end_to_end(tmux: Tmux, embedded_data_dir: Path, tmp_path: Path):
     tmux.keys("Escape")
 
     screen = tmux.wait(lambda s: sorted(_rows(s)) == names, "the uploads in the gallery")
+    assert library_rows(screen)  # what the start-up benchmark waits for
     tmux.wait(_preview_has_half_blocks, "a half-block preview")
     assert "Traceback" not in screen
 

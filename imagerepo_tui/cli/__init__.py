@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
+from imagerepo_tui.cli.app_options import parse_app_options
 from imagerepo_tui.cli.parser import UsageError, build_parser
 from imagerepo_tui.config import Settings
 from imagerepo_tui.datadir import check_data_dir
@@ -140,8 +141,12 @@ def _run_server_command(args: argparse.Namespace, out: Output) -> int:
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse, letting ``ls`` take negated query terms (``ls sunset -tag:work``) that
     argparse would otherwise read as unknown options."""
+    words = sys.argv[1:] if argv is None else list(argv)
+    app_options = parse_app_options(words)
+    if app_options is not None:
+        return app_options
     parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
+    args, unknown = parser.parse_known_args(words)
     negated_terms = [word for word in unknown if re.fullmatch(r"-[^-].*", word)]
     if unknown and (args.command not in ("ls", "dupes") or negated_terms != unknown):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")

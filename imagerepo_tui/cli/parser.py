@@ -92,6 +92,18 @@ class _PathSafeFormatter(argparse.HelpFormatter):
         )
 
 
+def app_options(parser: argparse.ArgumentParser) -> None:
+    """The options before any command (all of them, when the app opens)."""
+    _global_options(parser, top_level=True)
+    parser.add_argument(
+        "--graphics",
+        choices=GRAPHICS_MODES,
+        # None: not given, so IMAGEREPO_GRAPHICS or config.toml may choose.
+        default=None,
+        help="how the app draws images (env IMAGEREPO_GRAPHICS; default: auto, detect)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imagerepo-tui",
@@ -106,14 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reads another.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    _global_options(parser, top_level=True)
-    parser.add_argument(
-        "--graphics",
-        choices=GRAPHICS_MODES,
-        # None: not given, so IMAGEREPO_GRAPHICS or config.toml may choose.
-        default=None,
-        help="how the app draws images (env IMAGEREPO_GRAPHICS; default: auto, detect)",
-    )
+    app_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:

@@ -203,7 +203,8 @@ class Pager:
                 query = {**criteria, "seq": {"$gte": low, "$lt": high}}
                 cursor = self.images.find(query, LIST_PROJECTION)
                 cursor = cursor.sort("seq", DESCENDING if descending else ASCENDING)
-                found.extend(cursor.limit(limit - len(found)))
+                wanted = limit - len(found)  # in one batch: no getMore round trip
+                found.extend(cursor.limit(wanted).batch_size(wanted))
                 window *= 4
                 if descending:
                     high, low = low, max(0, low - window)

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import platformdirs
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.timer import Timer
 
 from imagerepo_tui.config import APP_NAME, Settings, redact_uri
@@ -39,6 +40,7 @@ from imagerepo_tui.tui.safekeeping import Safekeeping, SafekeepingCommands
 from imagerepo_tui.tui.screens.browse import BrowseScreen
 from imagerepo_tui.tui.screens.modals import ConfirmScreen
 from imagerepo_tui.tui.upload_job import Uploads
+from imagerepo_tui.tui.widgets.gallery import Gallery
 from imagerepo_tui.tui.widgets.preview import GRAPHICS_CHOICES
 from imagerepo_tui.tui.writes import WritesInFlight
 
@@ -87,6 +89,11 @@ class ImageRepoApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "imagerepo-tui"
     COMMANDS = App.COMMANDS | {ActionsProvider, SafekeepingCommands}
+    # The main screen is the app's first (installed in __init__): composed with the
+    # app, its first frame is the first one shown. Pushed in on_mount over Textual's
+    # empty default screen, it came a frame later, after one drawn and thrown away.
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {"browse": "browse"}
+    DEFAULT_MODE = "browse"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "toggle_keys", "Keys", id="app.keys"),
@@ -117,9 +124,12 @@ class ImageRepoApp(App[int]):
         self.writes = WritesInFlight()
         self.uploads = Uploads()
         self.safekeeping = Safekeeping(self)
+        self.install_screen(BrowseScreen(graphics, self.uploads), name="browse")
         self._factory = repository_factory or self._open_with_notices
         self._connecting = False
         self._retry_timer: Timer | None = None
+        # Opened, its safekeeping state not read yet: that waits for the first page.
+        self._opened: ImageRepository | None = None
         self.db_description = describe_database(settings)
 
     # -- start-up -----------------------------------------------------------------------
@@ -130,8 +140,6 @@ class ImageRepoApp(App[int]):
             self.set_keymap(keymap)
         # After the first paint: checking the ids may import the screens not yet shown.
         self.call_after_refresh(self._report_settings, files)
-        self.install_screen(BrowseScreen(self.graphics, self.uploads), name="browse")
-        self.push_screen("browse")
         # After the first paint: connecting imports the driver in a worker, and that
         # import would hold the GIL while the first frame is being drawn.
         self.call_after_refresh(self._connect)
@@ -215,8 +223,16 @@ class ImageRepoApp(App[int]):
             self._browse_library(repository)
 
     def _browse_library(self, repository: ImageRepository) -> None:
+        self._opened = repository
         self.browse.on_repository(repository)
-        self.safekeeping.library_opened(repository)
+
+    @on(Gallery.FirstPageShown)
+    def _first_page_shown(self) -> None:
+        """The library's first rows are on screen: now the rest of opening it, which
+        would have competed with them (the last check and backup, for the reminder)."""
+        opened, self._opened = self._opened, None
+        if opened is not None and opened is self.repository:
+            self.safekeeping.library_opened(opened)
 
     # -- logging in ---------------------------------------------------------------------
 

@@ -51,6 +51,10 @@ _SAVE_TITLE, _RESTORE_TITLE = "\x1b[22;0t", "\x1b[23;0t"
 _DEVICE_STATUS = "\x1b[5n"
 _DEVICE_STATUS_ANSWER = re.compile(rb"\x1b\[0n")
 _DRAIN_TIMEOUT_S = 0.5
+# Primary device attributes: every VT100-like terminal answers it, after its answers to
+# the questions asked before it (textual-image's Sixel probe asks it too).
+_DEVICE_ATTRIBUTES = "\x1b[c"
+_DEVICE_ATTRIBUTES_ANSWER = rb"\x1b\[\?[\d;]*c"
 
 
 def load_image_widgets(graphics: str) -> None:
@@ -72,6 +76,66 @@ def load_image_widgets(graphics: str) -> None:
     terminal = _terminal_left_as_found() if probe else _no_terminal_queries()
     with hidden_module("numpy"), terminal:  # numpy: see widgets/preview.py
         import textual_image.widget  # noqa: F401
+
+
+@contextmanager
+def _queries_with_a_sentinel() -> Iterator[SimpleNamespace]:
+    """textual-image waits 0.1 s for an answer a terminal never gives (tmux never
+    answers the Kitty graphics query): 0.1 s more before every start. Each of its
+    questions is followed here by the device-attributes one, so an answer not given
+    is known as soon as that one's answer comes first. A terminal that answers
+    neither still costs the timeout. Yields ``.late``: whether an answer may still
+    be coming (a timeout, or the sentinel's own answer after the question's), for
+    ``_drain_answers`` to read; when every answer was read, nothing is left to drain."""
+    from textual_image import _terminal
+
+    original = _terminal.capture_terminal_response
+    state = SimpleNamespace(late=False)
+
+    @contextmanager
+    def capture(
+        start_marker: str, end_marker: str, timeout: float | None = None
+    ) -> Iterator[SimpleNamespace]:
+        if (start_marker, end_marker) == ("\x1b[?", "c") or not HAVE_TERMIOS:
+            answered = False
+            try:
+                with original(start_marker, end_marker, timeout) as response:
+                    yield response
+                answered = HAVE_TERMIOS
+            finally:
+                state.late = state.late or not answered  # once late, always
+            return
+        response = SimpleNamespace(sequence="")
+        stdin, stdout = sys.__stdin__, sys.__stdout__
+        if stdin is None or stdout is None:
+            raise _terminal.TerminalError("no terminal")
+        received = b""
+        try:
+            with _cbreak(stdin.fileno()):
+                yield response  # the caller writes its question
+                stdout.write(_DEVICE_ATTRIBUTES)
+                stdout.flush()
+                answer = re.escape(start_marker.encode()) + rb".*?"
+                answer += re.escape(end_marker.encode())
+                received = _read_until(
+                    stdin.fileno(),
+                    re.compile(answer + b"|" + _DEVICE_ATTRIBUTES_ANSWER, re.DOTALL),
+                    _DRAIN_TIMEOUT_S if timeout is None else timeout,
+                )
+        finally:
+            # Every answer is read once the sentinel's came: it is asked last.
+            settled = re.search(_DEVICE_ATTRIBUTES_ANSWER, received) is not None
+            state.late = state.late or not settled
+        found = re.search(answer, received, re.DOTALL)
+        if found is None:
+            raise _terminal.TerminalError("not answered before the device attributes")
+        response.sequence = found.group().decode("utf-8", "replace")
+
+    _terminal.capture_terminal_response = capture
+    try:
+        yield state
+    finally:
+        _terminal.capture_terminal_response = original
 
 
 def _interactive() -> bool:
@@ -105,10 +169,13 @@ def _terminal_left_as_found() -> Iterator[None]:
     assert out is not None
     out.write(_SAVE_TITLE)
     out.flush()
+    answers = SimpleNamespace(late=True)
     try:
-        yield
+        with _queries_with_a_sentinel() as answers:
+            yield
     finally:
-        _drain_answers()
+        if answers.late:
+            _drain_answers()
         out.write(_RESTORE_TITLE)
         out.flush()
 
@@ -123,22 +190,31 @@ def _drain_answers() -> None:
     stdout = sys.__stdout__
     assert stdin is not None and stdout is not None
     fd = stdin.fileno()
-    mode = termios.tcgetattr(fd)
-    tty.setcbreak(fd, termios.TCSANOW)
-    try:
+    with _cbreak(fd):
         stdout.write(_DEVICE_STATUS)
         stdout.flush()
         _read_until(fd, _DEVICE_STATUS_ANSWER, _DRAIN_TIMEOUT_S)
+
+
+@contextmanager
+def _cbreak(fd: int) -> Iterator[None]:
+    """The terminal's answers readable as they come, not echoed; then as it was."""
+    mode = termios.tcgetattr(fd)
+    tty.setcbreak(fd, termios.TCSANOW)
+    try:
+        yield
     finally:
         termios.tcsetattr(fd, termios.TCSANOW, mode)
 
 
-def _read_until(fd: int, answer: re.Pattern[bytes], timeout: float) -> None:
+def _read_until(fd: int, answer: re.Pattern[bytes], timeout: float) -> bytes:
+    """What the terminal sent, up to ``answer`` (or ``timeout``)."""
     # A byte at a time: keys typed after the answer stay for the app.
     received = b""
     deadline = time.monotonic() + timeout
     while not answer.search(received):
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-            return
+            break
         received += os.read(fd, 1)
+    return received

@@ -15,7 +15,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from imagerepo_tui.errors import PermissionDeniedError
 from imagerepo_tui.records import FileEntry, ImageInfo, NewMetadata
@@ -35,6 +35,7 @@ from imagerepo_tui.tui.upload_job import (
     find_images,
 )
 from imagerepo_tui.tui.widgets.gallery import Gallery
+from imagerepo_tui.tui.widgets.keys import KeysFooter
 from imagerepo_tui.tui.widgets.metadata import MetadataPane
 from imagerepo_tui.tui.widgets.preview import PreviewPane
 from imagerepo_tui.tui.widgets.rows import header_text
@@ -90,6 +91,8 @@ class BrowseScreen(JudgingScreen):
         Binding("tab", "app.focus_next", "Next pane", id="browse.next_pane", show=False),
     ]
 
+    AUTO_FOCUS = "#gallery"  # one focus change as it opens: each rebuilds the footer
+
     def __init__(self, graphics: str, uploads: Uploads) -> None:
         super().__init__()
         self.graphics = graphics
@@ -107,14 +110,13 @@ class BrowseScreen(JudgingScreen):
                 yield PreviewPane(self.graphics, id="preview")
                 with VerticalScroll(id="metadata-scroll"):
                     yield MetadataPane(id="metadata")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#gallery-pane").border_title = "Images"
         self.preview.border_title = "Preview"
         self.query_one("#metadata-scroll").border_title = "Details"
         self.metadata.show(None)
-        self.gallery.focus()
 
     @property
     def gallery(self) -> Gallery:

@@ -11,13 +11,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from imagerepo_tui.records import ImageInfo
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.host import host, require_repository
 from imagerepo_tui.tui.reporting import report_errors
 from imagerepo_tui.tui.screens.modals import ConfirmScreen
+from imagerepo_tui.tui.widgets.keys import KeysFooter
 from imagerepo_tui.tui.widgets.preview import PreviewPane
 from imagerepo_tui.units import human_size
 
@@ -73,7 +74,7 @@ class DuplicatesScreen(Screen[bool]):
                 with Vertical(classes="dupes-card", id=f"dupes-card-{index}"):
                     yield PreviewPane(self.graphics, id=f"dupes-preview-{index}")
                     yield Static("", id=f"dupes-text-{index}", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self._load()

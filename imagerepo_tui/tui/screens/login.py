@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from imagerepo_tui.accounts import MAX_PASSWORD_LENGTH
 from imagerepo_tui.errors import DatabaseUnavailableError, ImageRepoError
@@ -25,6 +25,7 @@ from imagerepo_tui.records import UserInfo
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.host import host, require_repository
 from imagerepo_tui.tui.reporting import report_error_from_thread
+from imagerepo_tui.tui.widgets.keys import KeysFooter
 from imagerepo_tui.tui.widgets.status import StatusLine
 
 
@@ -54,7 +55,7 @@ class LoginScreen(Screen[UserInfo]):
             with Horizontal(classes="buttons"):
                 yield Button("Log in (enter)", variant="primary", id="login")
                 yield Button("Quit (esc)", id="quit")
-        yield Footer()
+        yield KeysFooter()
 
     def _title(self) -> Text:
         return Text.assemble(

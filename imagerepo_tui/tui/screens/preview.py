@@ -10,12 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from imagerepo_tui.records import ImageInfo
 from imagerepo_tui.textsafe import visible
 from imagerepo_tui.tui.host import host
 from imagerepo_tui.tui.widgets.gallery import Gallery
+from imagerepo_tui.tui.widgets.keys import KeysFooter
 from imagerepo_tui.tui.widgets.zoom import ZoomPane
 from imagerepo_tui.units import human_size
 
@@ -52,7 +53,7 @@ class FullPreviewScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("", id="caption", markup=False)
         yield ZoomPane(self.graphics, id="full-preview")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def pane(self) -> ZoomPane:

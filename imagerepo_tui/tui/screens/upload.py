@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DirectoryTree, Footer, ProgressBar, RichLog, Static
+from textual.widgets import Button, DirectoryTree, ProgressBar, RichLog, Static
 from textual.widgets._tree import TreeNode
 from textual.widgets.directory_tree import DirEntry
 
@@ -27,6 +27,7 @@ from imagerepo_tui.tui.screens.recent import RecentFoldersScreen
 from imagerepo_tui.tui.upload_job import LOG_LINES, UploadJob
 from imagerepo_tui.tui.widgets.file_preview import FilePreview
 from imagerepo_tui.tui.widgets.folder_field import FolderField
+from imagerepo_tui.tui.widgets.keys import KeysFooter
 from imagerepo_tui.units import human_size
 
 
@@ -109,7 +110,7 @@ class UploadPickerScreen(Screen[UploadRequest | None]):
         with Horizontal(id="picker-actions"):
             yield Static("", id="picker-summary", markup=False)
             yield Button("Upload 0 files", variant="primary", id="upload", disabled=True)
-        yield Footer(compact=True)  # compact: its eleven keys and Quit fit in 120 columns
+        yield KeysFooter(compact=True)  # compact: its eleven keys and Quit fit in 120 columns
 
     def on_mount(self) -> None:
         self.image_tree.focus()

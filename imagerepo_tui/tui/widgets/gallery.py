@@ -40,6 +40,8 @@ PAGE_ROWS = PAGE_SIZE  # the core's page
 # With 40 rows (barely one PgDn ahead) any slow answer from the server showed as
 # "loading…" rows.
 LOOKAHEAD = PAGE_ROWS
+# The count and the pages ahead wait for the first page to be drawn, or this long.
+FIRST_PAGE_GRACE_S = 0.5
 
 
 class Gallery(ScrollView, can_focus=True):
@@ -85,6 +87,9 @@ class Gallery(ScrollView, can_focus=True):
             self.info = info
             super().__init__()
 
+    class FirstPageShown(Message):
+        """The first page of the list (read anew) is on screen."""
+
     class Counted(Message):
         """The gallery learnt how many images there are."""
 
@@ -103,6 +108,8 @@ class Gallery(ScrollView, can_focus=True):
         self._end_wanted = False
         self._announced: ImageInfo | bool | None = False  # False: nothing said yet
         self.loaded_once = False
+        # The first page of a reload, read but not yet drawn: (generation, page).
+        self._first_page: tuple[int, Page] | None = None
         # What is listed: a parsed search (None: everything), from the trash or not.
         self.query: Any = None
         self.query_text = ""
@@ -137,6 +144,7 @@ class Gallery(ScrollView, can_focus=True):
         self.repository = repository
         self._generation += 1
         self._loading = False
+        self._first_page = None
         self._announced = False  # say it again: the panes may show an error meanwhile
         self.rows = Rows()
         self._exact = False  # the count arrives after the first page
@@ -167,11 +175,7 @@ class Gallery(ScrollView, can_focus=True):
 
     @work(thread=True, group="gallery", exit_on_error=False)
     def _load(self, generation: int, which: str, cursor: Any, query: Any, trash: bool) -> None:
-        """One page from the database; after the ``start`` page shows, the count.
-
-        The count comes second because it reads every match (seconds at 100,000
-        images on the embedded server): until it arrives the list is as long as
-        what is loaded, plus a row that says more is coming."""
+        """One page from the database."""
         repository = self.repository
         if repository is None:
             return
@@ -179,13 +183,22 @@ class Gallery(ScrollView, can_focus=True):
             page = repository.list_page(
                 query, before=cursor, limit=PAGE_ROWS, oldest_first=which == "tail", trash=trash
             )
-            if get_current_worker().is_cancelled:
-                return
-            self.app.call_from_thread(self._loaded, generation, which, page)
-            if which == "start" and page.next_before is not None:
-                total = repository.count(query, trash=trash)
-                if not get_current_worker().is_cancelled:
-                    self.app.call_from_thread(self._counted, generation, total)
+            if not get_current_worker().is_cancelled:
+                self.app.call_from_thread(self._loaded, generation, which, page)
+
+    @work(thread=True, group="gallery", exit_on_error=False)
+    def _count(self, generation: int, query: Any, trash: bool) -> None:
+        """How many images the list has, asked once its first page shows: it reads
+        every match (seconds at 100,000 images on the embedded server), so until it
+        arrives the list is as long as what is loaded, plus a row that says more is
+        coming."""
+        repository = self.repository
+        if repository is None:
+            return
+        with report_errors(host(self)):
+            total = repository.count(query, trash=trash)
+            if not get_current_worker().is_cancelled:
+                self.app.call_from_thread(self._counted, generation, total)
 
     def _load_failed(self, generation: int) -> None:
         if generation == self._generation:
@@ -218,6 +231,11 @@ class Gallery(ScrollView, can_focus=True):
             self.rows.add_head(page)
         self.rows.fix_total()
         if which == "start":
+            # Drawn first: the count and the pages ahead would hold the GIL (and the
+            # server) while the first rows are being drawn. Once drawn (render_lines),
+            # or after a grace time if the gallery is not drawn (under a dialog).
+            self._first_page = generation, page
+            self.set_timer(FIRST_PAGE_GRACE_S, self._after_first_page)
             self.loaded_once = True
             self._restore_selection()
         self._post_count()
@@ -225,6 +243,15 @@ class Gallery(ScrollView, can_focus=True):
         self.cursor = min(self.cursor, max(0, self.rows.total - 1))
         if self._end_wanted and self.rows.complete:  # every row came before the count
             self.action_last()
+        self._request_rows()
+
+    def _after_first_page(self) -> None:
+        pending, self._first_page = self._first_page, None
+        if pending is None or pending[0] != self._generation:
+            return
+        self.post_message(self.FirstPageShown())
+        if pending[1].next_before is not None:
+            self._count(self._generation, self.query, self.trash)
         self._request_rows()
 
     def _restore_selection(self) -> None:
@@ -236,7 +263,8 @@ class Gallery(ScrollView, can_focus=True):
         """Fetch the page the cursor, the screen or the rows ahead need next, one at a
         time."""
         self.grid.want()
-        if self._loading or self.repository is None or self.rows.complete:
+        busy = self._loading or self._first_page is not None  # (see _loaded)
+        if busy or self.repository is None or self.rows.complete:
             self._announce()
             return
         screen = self._on_screen()
@@ -396,6 +424,8 @@ class Gallery(ScrollView, can_focus=True):
     # -- drawing ----------------------------------------------------------------------
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        if self._first_page is not None:
+            self.call_later(self._after_first_page)  # after this frame is displayed
         if not self.grid.pixels:
             return super().render_lines(crop)
         # Sixel tiles: whole lines, cut here (Textual's own cut would split a slice).
