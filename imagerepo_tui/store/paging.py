@@ -1,5 +1,6 @@
 """Pages, counts and id streams over image filters, each by the strategy the server
-at hand answers from an index: bounded ``seq`` windows, keyset bounds or offsets."""
+at hand answers from an index: bounded ``seq`` windows, keyset bounds or offsets, or
+(for what no index serves on the embedded server) a plan of ``store.planner``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pymongo import ASCENDING, DESCENDING
 from imagerepo_tui.store.common import LIST_PROJECTION, Documents, database_errors
 from imagerepo_tui.store.connection import Store
 from imagerepo_tui.store.models import Counter
+from imagerepo_tui.store.planner import Plan, Planner
 from imagerepo_tui.store.schema import SEQ_COUNTER
 
 Filter = Mapping[str, Any]
@@ -106,6 +108,9 @@ class Pager:
     def __init__(self, store: Store, images: Documents) -> None:
         self.store = store
         self.images = images
+        self.planner = Planner(store, images)
+        # Off, every filter goes to the server whole (the tests compare both answers).
+        self.planning = True
 
     def newest_seq(self) -> int:
         with database_errors(self.store):
@@ -137,6 +142,10 @@ class Pager:
         an index only if the whole filter fits one, so an added keyset bound would
         make it scan; an offset into the indexed matches does not).
         """
+        if field == "seq":
+            planned = self._planned(parts, limit, descending, after)
+            if planned is not None:
+                return planned
         if field == "seq" and _equalities(parts):
             return self._by_seq(parts, limit, descending, after)
         if self.store.simple_planner:
@@ -154,6 +163,29 @@ class Pager:
         newest = self.newest_seq()
         start = after[1] if after else None
         pages = [self._seq_page(part, limit, descending, start, newest) for part in parts]
+        docs = _merged(pages, "seq", descending, limit)
+        return docs, ("seq", docs[-1]["seq"]) if len(docs) == limit else None
+
+    def _plans(self, parts: Sequence[Filter]) -> tuple[list[Plan], int] | None:
+        """The planner's plans for ``parts`` and the newest upload number they were
+        chosen at, or None where the parts go to the server whole."""
+        options = self.planner.options(parts) if self.planning else None
+        if options is None:
+            return None
+        newest = self.newest_seq()
+        return self.planner.choose(options, newest), newest
+
+    def _planned(
+        self, parts: Sequence[Filter], limit: int, descending: bool, after: Any
+    ) -> tuple[list[Doc], Any] | None:
+        """A page by the planner's plans (same order and cursors as ``_by_seq``), or
+        None when the parts have none."""
+        planned = self._plans(parts)
+        if planned is None:
+            return None
+        plans, newest = planned
+        start = after[1] if after else None
+        pages = [self.planner.page(plan, limit, descending, start, newest) for plan in plans]
         docs = _merged(pages, "seq", descending, limit)
         return docs, ("seq", docs[-1]["seq"]) if len(docs) == limit else None
 
@@ -238,6 +270,9 @@ class Pager:
         return _one_scan(parts) if self.store.simple_planner else list(parts)
 
     def count(self, parts: Sequence[Filter]) -> int:
+        planned = self._plans(parts)
+        if planned is not None:
+            return self.planner.count(planned[0])
         with database_errors(self.store):
             return sum(
                 self.images.count_documents(dict(criteria)) for criteria in self._scanned(parts)
@@ -245,6 +280,10 @@ class Pager:
 
     def ids(self, parts: Sequence[Filter]) -> Iterator[ObjectId]:
         """Every matching id, streamed by the driver in batches, never held whole."""
+        planned = self._plans(parts)
+        if planned is not None:
+            yield from self.planner.ids(planned[0])
+            return
         with database_errors(self.store):
             for criteria in self._scanned(parts):
                 for doc in self.images.find(dict(criteria), {"_id": 1}).batch_size(1000):
