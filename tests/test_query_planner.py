@@ -259,3 +259,24 @@ def test_matching_agrees_with_the_server_row_by_row(planted: Library, driver: st
                 assert here == by_server, f"{text!r} {part!r}"
                 checked += 1
     assert checked > len(FORMS)
+
+
+@pytest.mark.parametrize("text", ["tag:beach width:>50", "sunset -rating:5", "SIMILAR tag:beach"])
+def test_near_duplicate_groups_follow_the_plan(planted: Library, text: str) -> None:
+    """``dupes QUERY`` reads the hashes of a search's matches by the same plan."""
+    repo = planted.repo
+    text = _similar(planted, text)
+
+    def groups() -> tuple[list[list[str]], int, list[tuple[str, str]]]:
+        found = repo.duplicates.groups(text)
+        ids = sorted(sorted(image.id for image in group) for group in found.groups)
+        return ids, found.unhashed, sorted(found.damaged)
+
+    assert _planned(repo, text)
+    planned = groups()
+    _pager(repo).planning = False
+    try:
+        assert planned == groups()
+    finally:
+        _pager(repo).planning = True
+    assert planned[0], "the planted copies of IMG_0001.jpg are near it"

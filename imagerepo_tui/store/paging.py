@@ -166,28 +166,32 @@ class Pager:
         docs = _merged(pages, "seq", descending, limit)
         return docs, ("seq", docs[-1]["seq"]) if len(docs) == limit else None
 
-    def _plans(self, parts: Sequence[Filter]) -> tuple[list[Plan], int] | None:
-        """The planner's plans for ``parts`` and the newest upload number they were
-        chosen at, or None where the parts go to the server whole."""
+    def _plans(
+        self, parts: Sequence[Filter], known: Any = None
+    ) -> tuple[list[Plan], int, tuple[int, ...]] | None:
+        """The planner's plans for ``parts``, the newest upload number they were
+        chosen at and which candidates they are, or None where the parts go to the
+        server whole."""
         options = self.planner.options(parts) if self.planning else None
         if options is None:
             return None
         newest = self.newest_seq()
-        return self.planner.choose(options, newest), newest
+        chosen = self.planner.choose(options, newest, known)
+        return [plans[index] for plans, index in zip(options, chosen, strict=True)], newest, chosen
 
     def _planned(
         self, parts: Sequence[Filter], limit: int, descending: bool, after: Any
     ) -> tuple[list[Doc], Any] | None:
-        """A page by the planner's plans (same order and cursors as ``_by_seq``), or
-        None when the parts have none."""
-        planned = self._plans(parts)
+        """A page by the planner's plans (in the order of ``_by_seq``), or None when the
+        parts have none. The cursor also names the plans, for the next page."""
+        planned = self._plans(parts, after[2] if after and len(after) > 2 else None)
         if planned is None:
             return None
-        plans, newest = planned
+        plans, newest, chosen = planned
         start = after[1] if after else None
         pages = [self.planner.page(plan, limit, descending, start, newest) for plan in plans]
         docs = _merged(pages, "seq", descending, limit)
-        return docs, ("seq", docs[-1]["seq"]) if len(docs) == limit else None
+        return docs, ("seq", docs[-1]["seq"], chosen) if len(docs) == limit else None
 
     def _by_offset(
         self, parts: Sequence[Filter], limit: int, field: str, descending: bool, after: Any
@@ -280,11 +284,18 @@ class Pager:
 
     def ids(self, parts: Sequence[Filter]) -> Iterator[ObjectId]:
         """Every matching id, streamed by the driver in batches, never held whole."""
+        for doc in self.rows(parts, {"_id": 1}, scanned=True):
+            yield doc["_id"]
+
+    def rows(
+        self, parts: Sequence[Filter], projection: Mapping[str, Any], *, scanned: bool = False
+    ) -> Iterator[Doc]:
+        """Every match, with at least the fields of ``projection`` (an inclusion), in
+        no particular order; ``scanned``: parts no index serves are read in one scan."""
         planned = self._plans(parts)
         if planned is not None:
-            yield from self.planner.ids(planned[0])
+            yield from self.planner.rows(planned[0], projection)
             return
         with database_errors(self.store):
-            for criteria in self._scanned(parts):
-                for doc in self.images.find(dict(criteria), {"_id": 1}).batch_size(1000):
-                    yield doc["_id"]
+            for criteria in self._scanned(parts) if scanned else parts:
+                yield from self.images.find(dict(criteria), projection).batch_size(1000)

@@ -24,7 +24,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 
 from imagerepo_tui.store.common import LIST_PROJECTION, Documents, database_errors
@@ -49,7 +48,9 @@ INDEXED_EQUALITIES = (
 )
 _BASE = ("trashed", "audience")
 # Upload numbers the probe looks at (newest first) to pick the narrowest equality.
-PROBE_WINDOW = 2048
+PROBE_WINDOW = 1024
+# Upload numbers of a page's first window, newest first.
+FIRST_WINDOW = 256
 # Ids of ``similar:ID`` read per round trip.
 ID_BATCH = 1000
 
@@ -140,6 +141,16 @@ def candidate_plans(part: Filter) -> list[Plan]:
     return plans
 
 
+def _next_window(window: int, covered: int, found: int, limit: int) -> int:
+    """Upload numbers to read next: as many as the matches found so far say the rest
+    of the page needs (and a quarter more), at most four times the last window. A
+    window is read whole by the server, so one far too large costs what it holds."""
+    if not found:
+        return window * 4
+    needed = covered * (limit - found) * 5 // (found * 4)
+    return max(FIRST_WINDOW, min(window * 4, needed))
+
+
 def _seq_of(doc: Doc) -> Any:
     return doc.get("seq")
 
@@ -164,13 +175,24 @@ class Planner:
         found = [candidate_plans(part) for part in parts]
         return found if all(found) else None
 
-    def choose(self, options: Sequence[Sequence[Plan]], newest: int) -> list[Plan]:
-        """One plan per part: the narrowest of its candidates."""
-        return [
-            plans[0] if len(plans) == 1 else self._narrowest(plans, newest) for plans in options
-        ]
+    def choose(
+        self, options: Sequence[Sequence[Plan]], newest: int, known: Any = None
+    ) -> tuple[int, ...]:
+        """Which candidate of each part to read by: ``known`` (what a cursor of the
+        same query carries, so that later pages need not probe again) if it fits,
+        else the narrowest."""
+        if (
+            isinstance(known, tuple)
+            and len(known) == len(options)
+            and all(
+                type(index) is int and 0 <= index < len(plans)
+                for index, plans in zip(known, options, strict=True)
+            )
+        ):
+            return known
+        return tuple(0 if len(plans) == 1 else self._narrowest(plans, newest) for plans in options)
 
-    def _narrowest(self, options: Sequence[Plan], newest: int) -> Plan:
+    def _narrowest(self, options: Sequence[Plan], newest: int) -> int:
         """The option whose equality holds for the fewest of the newest images: one
         indexed, bounded read each (ties: the first)."""
         window = {"$gte": max(0, newest + 1 - PROBE_WINDOW), "$lt": newest + 1}
@@ -179,7 +201,7 @@ class Planner:
             for plan in options:
                 cursor = self.images.find({**plan.base, "seq": window}, {"_id": 1})
                 sizes.append(sum(1 for _ in cursor))
-        return options[sizes.index(min(sizes))]
+        return sizes.index(min(sizes))
 
     # -- pages --------------------------------------------------------------------------
 
@@ -206,7 +228,7 @@ class Planner:
     def _window_page(
         self, plan: Plan, limit: int, descending: bool, after: Any, newest: int
     ) -> list[Doc]:
-        window = max(limit * 2, 256)
+        window = max(limit * 2, FIRST_WINDOW)
         found: list[Doc] = []
         if descending:
             high = newest + 1 if after is None else after
@@ -215,6 +237,7 @@ class Planner:
             low = 1 if after is None else after + 1
             high = min(newest + 1, low + window)
         fields = plan.fields()
+        covered = 0
         with database_errors(self.store):
             while low < high and len(found) < limit:
                 query = {**plan.base, "seq": {"$gte": low, "$lt": high}}
@@ -224,7 +247,8 @@ class Planner:
                         found.append(doc)
                         if len(found) == limit:
                             break
-                window *= 4
+                covered += high - low
+                window = _next_window(window, covered, len(found), limit)
                 if descending:
                     high, low = low, max(0, low - window)
                 else:
@@ -255,10 +279,11 @@ class Planner:
             cursor = self.images.find(dict(plan.base), projection).batch_size(1000)
             yield from filter(plan.check, cursor)
 
-    def count(self, plans: Sequence[Plan]) -> int:
-        return sum(sum(1 for _ in self._rows(plan, plan.fields())) for plan in plans)
-
-    def ids(self, plans: Sequence[Plan]) -> Iterator[ObjectId]:
+    def rows(self, plans: Sequence[Plan], projection: Mapping[str, Any]) -> Iterator[Doc]:
+        """Every match of the parts, with the fields of ``projection`` (an inclusion)
+        and those the checks read."""
         for plan in plans:
-            for doc in self._rows(plan, plan.fields()):
-                yield doc["_id"]
+            yield from self._rows(plan, {**projection, **plan.fields()})
+
+    def count(self, plans: Sequence[Plan]) -> int:
+        return sum(1 for _ in self.rows(plans, {"_id": 1}))
