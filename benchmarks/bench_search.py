@@ -6,12 +6,17 @@ show first) is timed against several hand-written pymongo queries returning the
 same 50 documents; the fastest of those is the baseline. The library is made
 once by ``benchmarks.library`` and kept under benchmarks/.data.
 
+The combined search is planned by the app (``store.planner``): its time is also
+reported against the single ``tag:beach`` query of the same run, and the query with no
+selective term (not planned) against the app's unplanned path ("today's path").
+
     python -m benchmarks.bench_search [--count 100000] [--db URI]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -53,7 +58,22 @@ QUERIES: list[tuple[str, str, dict[str, Any]]] = [
             "width": {"$gt": 1000},
         },
     ),
+    (
+        "no index",
+        "width:>1000 taken:2019..2022",
+        {
+            "width": {"$gt": 1000},
+            "taken_at": {"$gte": datetime(2019, 1, 1), "$lt": datetime(2023, 1, 1)},
+        },
+    ),
 ]
+# Goals: the planned combined search within this many times the single tag query, and
+# the unplanned one no slower than the app's unplanned path. Both paths run the same
+# server query for it (the planner only looks at the filter, microseconds); the
+# bound leaves room for the noise of medians of five on a shared 2-core machine,
+# where repeated runs of one scan differ by up to ~30%.
+COMBINED_TO_TAG = 10
+NO_INDEX_TO_TODAY = 1.5
 
 
 def raw_candidates(images: Any, criteria: dict[str, Any]) -> dict[str, Callable[[], list]]:
@@ -128,10 +148,11 @@ def count_seconds(repo: ImageRepository, images: Any) -> None:
     )
 
 
-def raw_similar(images: Any, phash: str) -> list:
+def raw_similar(images: Any, phash: str, extra: dict[str, Any] | None = None) -> list:
     """``similar:ID`` by hand: one equality per band value and audience on the
     (trashed, audience, phash_bands) index, the Hamming check, then the first page of
-    the near ones by ``_id``, newest first."""
+    the near ones by ``_id`` (and ``extra``, checked by the server on those), newest
+    first."""
     near = set()
     for audience in AUDIENCES:
         for value in bands(phash):
@@ -139,7 +160,7 @@ def raw_similar(images: Any, phash: str) -> list:
             for doc in images.find(query, {"phash": 1}):
                 if distance(phash, doc["phash"]) <= DEFAULT_THRESHOLD:
                     near.add(doc["_id"])
-    page = images.find({"_id": {"$in": list(near)}}, {"thumbnail": 0})
+    page = images.find({"_id": {"$in": list(near)}, **(extra or {})}, {"thumbnail": 0})
     return list(page.sort("seq", DESCENDING).limit(PAGE))
 
 
@@ -194,6 +215,18 @@ def bench_duplicates(repo: ImageRepository, images: Any) -> None:
         f"{'similar:ID':<12}{len(docs):>9}{app_seconds * 1e3:>9.1f}{raw_seconds * 1e3:>9.1f}"
         f"{app_seconds / raw_seconds:>7.2f}  bands by hand"
     )
+    # With another term: no index serves the two together (a full scan before the
+    # planner); by hand, the bands and then the term checked on the near ones.
+    text = f"similar:{probe['_id']} width:>1000"
+    app_seconds, page = median_seconds(lambda: repo.list_page(text, limit=PAGE))
+    raw_seconds, docs = median_seconds(
+        lambda: raw_similar(images, probe["phash"], {"width": {"$gt": 1000}})
+    )
+    assert [str(doc["_id"]) for doc in docs] == [image.id for image in page.items]
+    print(
+        f"{'similar+w':<12}{len(docs):>9}{app_seconds * 1e3:>9.1f}{raw_seconds * 1e3:>9.1f}"
+        f"{app_seconds / raw_seconds:>7.2f}  bands by hand, width checked by the server"
+    )
     app_seconds, found = median_seconds(lambda: repo.duplicates.groups(), repeat=3)
     raw_seconds, groups = median_seconds(lambda: raw_dupes(images), repeat=3)
     app_groups = sorted(sorted(image.id for image in group) for group in found.groups)
@@ -201,6 +234,64 @@ def bench_duplicates(repo: ImageRepository, images: Any) -> None:
     print(
         f"{'dupes':<12}{len(groups):>9}{app_seconds * 1e3:>9.1f}{raw_seconds * 1e3:>9.1f}"
         f"{app_seconds / raw_seconds:>7.2f}  bands by hand (matches = groups)"
+    )
+
+
+def unplanned_seconds(repo: ImageRepository, text: str, repeat: int) -> tuple[float, list[str]]:
+    """The first page of ``text`` with the app's planner off: every filter sent whole,
+    the path before planning."""
+    pager = repo._images.pager
+    pager.planning = False
+    try:
+        seconds, page = median_seconds(lambda: repo.list_page(text, limit=PAGE), repeat=repeat)
+    finally:
+        pager.planning = True
+    return seconds, [image.id for image in page.items]
+
+
+def in_turns(first: Callable[[], Any], second: Callable[[], Any]) -> tuple[float, float]:
+    """Medians of five runs of each, taken in turns, so that the machine's drift
+    during the run weighs on both alike."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(5):
+        for work, seconds in zip((first, second), times, strict=True):
+            seconds.append(median_seconds(work, repeat=1)[0])
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
+def bench_planned(repo: ImageRepository) -> None:
+    """The goals of planning: the combined search against ``tag:beach``, and the query
+    with no selective term against today's path, each pair timed in turns."""
+    combined = next(text for label, text, _ in QUERIES if label == "combined")
+    no_index = next(text for label, text, _ in QUERIES if label == "no index")
+    before, ids = unplanned_seconds(repo, combined, repeat=1)
+    assert ids == [image.id for image in repo.list_page(combined, limit=PAGE).items]
+    planned, single = in_turns(
+        lambda: repo.list_page(combined, limit=PAGE),
+        lambda: repo.list_page("tag:beach", limit=PAGE),
+    )
+    print(
+        f"\ncombined, planned {planned * 1e3:.1f} ms, unplanned {before * 1e3:.0f} ms (once); "
+        f"tag:beach {single * 1e3:.1f} ms"
+    )
+    report_goal(
+        "combined search / tag:beach",
+        planned / single,
+        COMBINED_TO_TAG,
+        note=f"unplanned {before:.2f} s in the same run",
+    )
+    app, today = in_turns(
+        lambda: repo.list_page(no_index, limit=PAGE),
+        lambda: unplanned_seconds(repo, no_index, repeat=1),
+    )
+    _, ids = unplanned_seconds(repo, no_index, repeat=1)
+    assert ids == [image.id for image in repo.list_page(no_index, limit=PAGE).items]
+    print(f"no selective term, app {app * 1e3:.1f} ms, today's path {today * 1e3:.1f} ms\n")
+    report_goal(
+        "no selective term, app / today's path",
+        app / today,
+        NO_INDEX_TO_TODAY,
+        note=no_index,
     )
 
 
@@ -254,6 +345,7 @@ def main() -> None:
             f"{label:<12}{matches:>9}{app_seconds * 1e3:>9.1f}{best[1] * 1e3:>9.1f}"
             f"{app_seconds / best[1]:>7.2f}  {best[0]}"
         )
+    bench_planned(repo)
     bench_duplicates(repo, images)
     print(
         "\nratio = app time / best raw time (1.0 = as fast as hand-written pymongo; "

@@ -1,5 +1,6 @@
 """Pages, counts and id streams over image filters, each by the strategy the server
-at hand answers from an index: bounded ``seq`` windows, keyset bounds or offsets."""
+at hand answers from an index: bounded ``seq`` windows, keyset bounds or offsets, or
+(for what no index serves on the embedded server) a plan of ``store.planner``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pymongo import ASCENDING, DESCENDING
 from imagerepo_tui.store.common import LIST_PROJECTION, Documents, database_errors
 from imagerepo_tui.store.connection import Store
 from imagerepo_tui.store.models import Counter
+from imagerepo_tui.store.planner import Plan, Planner
 from imagerepo_tui.store.schema import SEQ_COUNTER
 
 Filter = Mapping[str, Any]
@@ -106,6 +108,9 @@ class Pager:
     def __init__(self, store: Store, images: Documents) -> None:
         self.store = store
         self.images = images
+        self.planner = Planner(store, images)
+        # Off, every filter goes to the server whole (the tests compare both answers).
+        self.planning = True
 
     def newest_seq(self) -> int:
         with database_errors(self.store):
@@ -137,6 +142,10 @@ class Pager:
         an index only if the whole filter fits one, so an added keyset bound would
         make it scan; an offset into the indexed matches does not).
         """
+        if field == "seq":
+            planned = self._planned(parts, limit, descending, after)
+            if planned is not None:
+                return planned
         if field == "seq" and _equalities(parts):
             return self._by_seq(parts, limit, descending, after)
         if self.store.simple_planner:
@@ -156,6 +165,33 @@ class Pager:
         pages = [self._seq_page(part, limit, descending, start, newest) for part in parts]
         docs = _merged(pages, "seq", descending, limit)
         return docs, ("seq", docs[-1]["seq"]) if len(docs) == limit else None
+
+    def _plans(
+        self, parts: Sequence[Filter], known: Any = None
+    ) -> tuple[list[Plan], int, tuple[int, ...]] | None:
+        """The planner's plans for ``parts``, the newest upload number they were
+        chosen at and which candidates they are, or None where the parts go to the
+        server whole."""
+        options = self.planner.options(parts) if self.planning else None
+        if options is None:
+            return None
+        newest = self.newest_seq()
+        chosen = self.planner.choose(options, newest, known)
+        return [plans[index] for plans, index in zip(options, chosen, strict=True)], newest, chosen
+
+    def _planned(
+        self, parts: Sequence[Filter], limit: int, descending: bool, after: Any
+    ) -> tuple[list[Doc], Any] | None:
+        """A page by the planner's plans (in the order of ``_by_seq``), or None when the
+        parts have none. The cursor also names the plans, for the next page."""
+        planned = self._plans(parts, after[2] if after and len(after) > 2 else None)
+        if planned is None:
+            return None
+        plans, newest, chosen = planned
+        start = after[1] if after else None
+        pages = [self.planner.page(plan, limit, descending, start, newest) for plan in plans]
+        docs = _merged(pages, "seq", descending, limit)
+        return docs, ("seq", docs[-1]["seq"], chosen) if len(docs) == limit else None
 
     def _by_offset(
         self, parts: Sequence[Filter], limit: int, field: str, descending: bool, after: Any
@@ -239,6 +275,9 @@ class Pager:
         return _one_scan(parts) if self.store.simple_planner else list(parts)
 
     def count(self, parts: Sequence[Filter]) -> int:
+        planned = self._plans(parts)
+        if planned is not None:
+            return self.planner.count(planned[0])
         with database_errors(self.store):
             return sum(
                 self.images.count_documents(dict(criteria)) for criteria in self._scanned(parts)
@@ -246,7 +285,18 @@ class Pager:
 
     def ids(self, parts: Sequence[Filter]) -> Iterator[ObjectId]:
         """Every matching id, streamed by the driver in batches, never held whole."""
+        for doc in self.rows(parts, {"_id": 1}, scanned=True):
+            yield doc["_id"]
+
+    def rows(
+        self, parts: Sequence[Filter], projection: Mapping[str, Any], *, scanned: bool = False
+    ) -> Iterator[Doc]:
+        """Every match, with at least the fields of ``projection`` (an inclusion), in
+        no particular order; ``scanned``: parts no index serves are read in one scan."""
+        planned = self._plans(parts)
+        if planned is not None:
+            yield from self.planner.rows(planned[0], projection)
+            return
         with database_errors(self.store):
-            for criteria in self._scanned(parts):
-                for doc in self.images.find(dict(criteria), {"_id": 1}).batch_size(1000):
-                    yield doc["_id"]
+            for criteria in self._scanned(parts) if scanned else parts:
+                yield from self.images.find(dict(criteria), projection).batch_size(1000)

@@ -56,9 +56,8 @@ class HashStore:
     def hashes(self, query: Query, audiences: Sequence[str]) -> Iterator[dict[str, Any]]:
         """``{_id, phash}`` of every live match of ``query`` these audiences see,
         streamed in batches (grouping a whole library reads each image once)."""
-        with database_errors(self._store):
-            for criteria in audience_filters(query, audiences, trash=False):
-                yield from self._images.find(criteria, HASH_PROJECTION).batch_size(5000)
+        parts = audience_filters(query, audiences, trash=False)
+        yield from self._pager.rows(parts, HASH_PROJECTION)
 
     def documents(self, ids: Sequence[Any]) -> list[dict[str, Any]]:
         """The listing documents of these images (by ``_id``, the primary index)."""
