@@ -71,3 +71,32 @@ def hash_fields(phash: object) -> dict[str, Any]:
     if not isinstance(phash, str) or not is_hash(phash):
         return {}
     return {"phash": phash, "phash_bands": bands(phash)}
+
+
+class SeqWindows:
+    """Bounded ``seq`` ranges walked newest first (or oldest first) from a page's
+    cursor ``after``: the embedded server reads every document for an open-ended
+    ``sort().limit()`` but answers a bounded range on an indexed field from the index."""
+
+    def __init__(self, descending: bool, after: int | None, newest: int, size: int) -> None:
+        self.descending = descending
+        self.newest = newest
+        if descending:
+            self.high = newest + 1 if after is None else after
+            self.low = max(0, self.high - size)
+        else:
+            self.low = 1 if after is None else after + 1
+            self.high = min(newest + 1, self.low + size)
+
+    def __bool__(self) -> bool:
+        return self.low < self.high
+
+    def bounds(self) -> dict[str, int]:
+        return {"$gte": self.low, "$lt": self.high}
+
+    def advance(self, size: int) -> None:
+        """The next range, ``size`` uploads wide, beyond the one just read."""
+        if self.descending:
+            self.high, self.low = self.low, max(0, self.low - size)
+        else:
+            self.low, self.high = self.high, min(self.newest + 1, self.high + size)

@@ -11,7 +11,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 
-from imagerepo_tui.store.common import LIST_PROJECTION, Documents, database_errors
+from imagerepo_tui.store.common import LIST_PROJECTION, Documents, SeqWindows, database_errors
 from imagerepo_tui.store.connection import Store
 from imagerepo_tui.store.models import Counter
 from imagerepo_tui.store.planner import Plan, Planner
@@ -228,24 +228,16 @@ class Pager:
         index. Real MongoDB answers both from the index."""
         window = max(limit * 2, 256)
         found: list[Doc] = []
-        if descending:
-            high = newest + 1 if after is None else after
-            low = max(0, high - window)
-        else:
-            low = 1 if after is None else after + 1
-            high = min(newest + 1, low + window)
+        windows = SeqWindows(descending, after, newest, window)
         with database_errors(self.store):
-            while low < high and len(found) < limit:
-                query = {**criteria, "seq": {"$gte": low, "$lt": high}}
+            while windows and len(found) < limit:
+                query = {**criteria, "seq": windows.bounds()}
                 cursor = self.images.find(query, LIST_PROJECTION)
                 cursor = cursor.sort("seq", DESCENDING if descending else ASCENDING)
                 wanted = limit - len(found)  # in one batch: no getMore round trip
                 found.extend(cursor.limit(wanted).batch_size(wanted))
                 window *= 4
-                if descending:
-                    high, low = low, max(0, low - window)
-                else:
-                    low, high = high, min(newest + 1, high + window)
+                windows.advance(window)
         return found
 
     def _keyset_page(

@@ -26,7 +26,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from imagerepo_tui.store.common import LIST_PROJECTION, Documents, database_errors
+from imagerepo_tui.store.common import LIST_PROJECTION, Documents, SeqWindows, database_errors
 from imagerepo_tui.store.connection import Store
 from imagerepo_tui.store.matching import matchable, matches
 
@@ -230,29 +230,21 @@ class Planner:
     ) -> list[Doc]:
         window = max(limit * 2, FIRST_WINDOW)
         found: list[Doc] = []
-        if descending:
-            high = newest + 1 if after is None else after
-            low = max(0, high - window)
-        else:
-            low = 1 if after is None else after + 1
-            high = min(newest + 1, low + window)
+        windows = SeqWindows(descending, after, newest, window)
         fields = plan.fields()
         covered = 0
         with database_errors(self.store):
-            while low < high and len(found) < limit:
-                query = {**plan.base, "seq": {"$gte": low, "$lt": high}}
+            while windows and len(found) < limit:
+                query = {**plan.base, "seq": windows.bounds()}
                 cursor = self.images.find(query, fields)
                 for doc in cursor.sort("seq", DESCENDING if descending else ASCENDING):
                     if plan.check(doc):
                         found.append(doc)
                         if len(found) == limit:
                             break
-                covered += high - low
+                covered += windows.high - windows.low
                 window = _next_window(window, covered, len(found), limit)
-                if descending:
-                    high, low = low, max(0, low - window)
-                else:
-                    low, high = high, min(newest + 1, high + window)
+                windows.advance(window)
         return found
 
     def _ids_page(self, plan: Plan, limit: int, descending: bool, after: Any) -> list[Doc]:
