@@ -344,7 +344,10 @@ class ImageRepository:
         # A generator still (cleanup waits for the first result, closing stops the
         # pipeline): ``yield from`` passes ``close()`` on to it.
         yield from run_uploads(
-            entries, self._prepare, lambda group: self._upload_writer.store_group(group, metadata)
+            entries,
+            self._prepare,
+            self._images.reserve_seqs,
+            lambda group, first_seq: self._upload_writer.store_group(group, first_seq, metadata),
         )
 
     # -- changing -------------------------------------------------------------------------

@@ -38,21 +38,22 @@ class UploadWriter:
         self._me = me
         self._info = info
 
-    def store(self, prepared: PreparedUpload, metadata: NewMetadata) -> UploadResult:
-        """Store one file (a large one, or one ready alone)."""
+    def store(self, prepared: PreparedUpload, seq: int, metadata: NewMetadata) -> UploadResult:
+        """Store one file (a large one, or one ready alone), numbered ``seq``."""
         fields = self._fields(prepared, metadata, self._collections_of(metadata))
-        doc, created = self._images.add(prepared.data, fields)
+        doc, created = self._images.add(prepared.data, fields, seq)
         return self._result(prepared, metadata, fields["collections"], doc, created)
 
     def store_group(
-        self, group: Sequence[PreparedUpload], metadata: NewMetadata
+        self, group: Sequence[PreparedUpload], first_seq: int, metadata: NewMetadata
     ) -> list[UploadResult | ImageRepoError]:
         """Store files that are ready together, in a few round trips for all of them
-        (``ImageStore.add_many``); one result or error per file, in order. Raises
-        only for a failure of the whole group."""
+        (``ImageStore.add_many``), the group's file ``i`` numbered ``first_seq + i``;
+        one result or error per file, in order. Raises only for a failure of the
+        whole group."""
         if len(group) == 1:  # the one-file path: no bookkeeping of a group
             try:
-                return [self.store(group[0], metadata)]
+                return [self.store(group[0], first_seq, metadata)]
             except DatabaseUnavailableError:
                 raise
             except ImageRepoError as error:
@@ -66,7 +67,11 @@ class UploadWriter:
                 fields.append(error)
         stored = iter(
             self._images.add_many(
-                [(p.data, f) for p, f in zip(group, fields, strict=True) if isinstance(f, dict)]
+                [
+                    (p.data, f, first_seq + i)
+                    for i, (p, f) in enumerate(zip(group, fields, strict=True))
+                    if isinstance(f, dict)
+                ]
             )
         )
         results: list[UploadResult | ImageRepoError] = []

@@ -2,9 +2,13 @@
 small files in groups.
 
 It knows nothing of the library: ``ImageRepository.upload_files`` hands it a
-``prepare`` callable (read, validate, decode, hash: CPU work) and a ``store``
-callable (write a group of prepared files to the database: waiting on the server),
-and reads the results back in input order.
+``prepare`` callable (read, validate, decode, hash: CPU work), a ``reserve`` callable
+(upload sequence numbers) and a ``store`` callable (write a group of prepared files
+to the database: waiting on the server), and reads the results back in input order.
+
+Upload numbers (``seq``, the gallery's "newest first") follow the input order too:
+groups are contiguous runs of the input, formed in order, and each group reserves
+its numbers only once the groups formed before it have reserved theirs.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ AHEAD = DECODERS + WRITERS + 2
 MAX_AHEAD = 400
 AHEAD_BYTES = 64 * 1024 * 1024
 # A writer stores the files that are ready as one group (``store`` is called with
-# several), never waiting for more to come: up to GROUP_FILES files or GROUP_BYTES.
+# several), never waiting for more to come: up to GROUP_FILES files or GROUP_BYTES,
+# the run of prepared files that comes next in input order (a file prepared early
+# waits for those before it, so that its upload number comes after theirs).
 # A small file alone is round trips, not bytes; a file of SMALL_FILE or more goes
 # alone, as gains from grouping it are nil and a group must not hold many MB.
 GROUP_FILES = 100
@@ -42,24 +48,29 @@ GROUP_BYTES = 4 * 1024 * 1024
 SMALL_FILE = 1024 * 1024
 
 PrepareFile = Callable[[FileEntry], PreparedUpload]
-# Stores a group of files; one result per file, in order: an ``UploadResult`` or the
-# ``ImageRepoError`` that file failed with (the others stored all the same). Raises
-# for a failure of the whole group: ``DatabaseUnavailableError`` stops the batch.
-StoreGroup = Callable[[Sequence[PreparedUpload]], list[UploadResult | ImageRepoError]]
+# Reserves ``n`` consecutive upload sequence numbers; returns the first of them.
+ReserveSeqs = Callable[[int], int]
+# Stores a group of files, the group's file ``i`` numbered ``first_seq + i``; one
+# result per file, in order: an ``UploadResult`` or the ``ImageRepoError`` that file
+# failed with (the others stored all the same). Raises for a failure of the whole
+# group: ``DatabaseUnavailableError`` stops the batch.
+StoreGroup = Callable[[Sequence[PreparedUpload], int], list[UploadResult | ImageRepoError]]
 _Pending = deque[tuple[FileEntry, Future[UploadResult] | None]]
 
 
 def run_uploads(
-    entries: Iterable[FileEntry], prepare: PrepareFile, store: StoreGroup
+    entries: Iterable[FileEntry], prepare: PrepareFile, reserve: ReserveSeqs, store: StoreGroup
 ) -> Iterator[UploadResult]:
     """Yield each file's result in input order, as soon as it is stored.
 
     Every entry is reported exactly once: a bad file (or one ``prepare`` or ``store``
     rejects with an ``ImageRepoError``) is an ``error`` result and the rest go on.
     A ``DatabaseUnavailableError`` is raised (after yielding what was done) so the
-    caller stops the batch. Closing the generator early stores nothing more.
+    caller stops the batch. Closing the generator early stores nothing more. The
+    files stored are numbered (``reserve``) in input order; a failed file's number
+    stays unused.
     """
-    batch = _Batch(prepare, store)
+    batch = _Batch(prepare, reserve, store)
     pending: _Pending = deque()
     reported: set[str] = set()
     source = iter(entries)
@@ -92,7 +103,8 @@ def _room(files: int, held: int) -> bool:
 class _Job:
     """One file on its way: its preparation, then its result."""
 
-    def __init__(self, prepared: Future[PreparedUpload]) -> None:
+    def __init__(self, position: int, prepared: Future[PreparedUpload]) -> None:
+        self.position = position  # among the batch's jobs, in input order
         self.prepared = prepared
         self.result: Future[UploadResult] = Future()
 
@@ -102,14 +114,22 @@ class _Job:
 
 class _Batch:
     """The files of one batch in flight, the files prepared and waiting for a writer,
-    and what the writers share: whether the caller has stopped reading, and whether
-    one of them has found the database gone."""
+    and what the writers share: whether the caller has stopped reading, whether one
+    of them has found the database gone, and whose turn it is to reserve numbers."""
 
-    def __init__(self, prepare: PrepareFile, store: StoreGroup) -> None:
+    def __init__(self, prepare: PrepareFile, reserve: ReserveSeqs, store: StoreGroup) -> None:
         self._prepare = prepare
+        self._reserve = reserve
         self._store = store
         self._started: list[_Job] = []
-        self._ready: deque[_Job] = deque()
+        self._positions = 0  # jobs started
+        # Prepared jobs by position; writers take them from ``_next`` on, in order.
+        self._ready: dict[int, _Job] = {}
+        self._next = 0
+        # Each group's ticket, in the order groups are formed; ``_turn`` is the
+        # ticket whose group reserves its numbers next.
+        self._tickets = 0
+        self._turn = 0
         self._changed = threading.Condition()
         self._lost: list[DatabaseUnavailableError] = []
         self._closed = False
@@ -118,7 +138,8 @@ class _Batch:
         """Queue a file for decoding, then writing; ``None`` for one known to be bad."""
         if entry.error:
             return None
-        job = _Job(decoders.submit(self._prepare, entry))
+        job = _Job(self._positions, decoders.submit(self._prepare, entry))
+        self._positions += 1
         job.prepared.add_done_callback(lambda _: self._queue(job))
         self._started.append(job)
         return job.result
@@ -137,57 +158,71 @@ class _Batch:
 
     def _queue(self, job: _Job) -> None:
         with self._changed:
-            self._ready.append(job)
-            self._changed.notify()
+            self._ready[job.position] = job
+            self._changed.notify_all()
 
     def write(self) -> None:
         """A writer thread: store groups of prepared files until the batch closes."""
-        while (group := self._next_group()) is not None:
-            self._write_group(group)
+        while (formed := self._next_group()) is not None:
+            ticket, group = formed
+            self._write_group(ticket, group)
 
-    def _next_group(self) -> list[_Job] | None:
-        """The files ready now, as one group (see GROUP_FILES); a file whose
-        preparation failed is settled on the way. None once the batch is closed."""
+    def _next_group(self) -> tuple[int, list[_Job]] | None:
+        """The files ready now that come next in input order, as one group (see
+        GROUP_FILES) with its ticket; a file whose preparation failed is settled on
+        the way. None once the batch is closed."""
         with self._changed:
             while True:
-                while not self._ready and not self._closed:
+                while self._next not in self._ready and not self._closed:
                     self._changed.wait()
                 if self._closed:
                     return None
                 group = self._take_ready()
                 if group:
-                    return group
+                    self._tickets += 1
+                    return self._tickets - 1, group
 
     def _take_ready(self) -> list[_Job]:
         group: list[_Job] = []
         size = 0
-        while self._ready and len(group) < GROUP_FILES and size < GROUP_BYTES:
-            job = self._ready[0]
+        while self._next in self._ready and len(group) < GROUP_FILES and size < GROUP_BYTES:
+            job = self._ready[self._next]
             if not _prepared_well(job):
-                self._ready.popleft()
+                del self._ready[self._next]
+                self._next += 1
                 continue
-            if job.size() >= SMALL_FILE:
-                if not group:  # stored alone
-                    group.append(self._ready.popleft())
-                break  # else by the next writer, alone
-            self._ready.popleft()
+            if job.size() >= SMALL_FILE and group:
+                break  # by the next writer, alone
+            del self._ready[self._next]
+            self._next += 1
             group.append(job)
+            if job.size() >= SMALL_FILE:
+                break  # stored alone
             size += job.size()
         return group
 
-    def _write_group(self, group: list[_Job]) -> None:
+    def _write_group(self, ticket: int, group: list[_Job]) -> None:
         # A file whose result nobody waits for any more (the caller closed) is not
         # stored; one being stored when it closed may still land.
         group = [job for job in group if job.result.set_running_or_notify_cancel()]
+        try:  # the turn is passed on even for a group left with nothing to store
+            # Once one group has found the database gone, the files queued behind it
+            # give up at once: each would otherwise wait out a server-selection timeout.
+            if self._lost and group:
+                _fail(group, DatabaseUnavailableError(str(self._lost[0])))
+                group = []
+            first_seq = self._reserve_in_turn(ticket, len(group))
+        except DatabaseUnavailableError as error:
+            self._lost.append(error)
+            _fail(group, error)
+            return
+        except BaseException as error:  # every file's result is settled, whatever
+            _fail(group, error)
+            return
         if not group:
             return
-        # Once one group has found the database gone, the files queued behind it give
-        # up at once: each would otherwise wait out a server-selection timeout.
-        if self._lost:
-            _fail(group, DatabaseUnavailableError(str(self._lost[0])))
-            return
         try:
-            results = self._store([job.prepared.result() for job in group])
+            results = self._store([job.prepared.result() for job in group], first_seq)
         except DatabaseUnavailableError as error:
             self._lost.append(error)
             _fail(group, error)
@@ -200,6 +235,20 @@ class _Batch:
                 job.result.set_result(result)
             else:
                 job.result.set_exception(result)
+
+    def _reserve_in_turn(self, ticket: int, count: int) -> int:
+        """Wait until the groups formed before this one have reserved their numbers,
+        reserve ``count`` (none for a group left empty), then let the next group go:
+        whatever happens, so a failed reservation holds up nobody."""
+        with self._changed:
+            while self._turn != ticket:
+                self._changed.wait()
+        try:
+            return self._reserve(count) if count else 0
+        finally:
+            with self._changed:
+                self._turn += 1
+                self._changed.notify_all()
 
 
 def _prepared_well(job: _Job) -> bool:

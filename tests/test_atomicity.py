@@ -3,8 +3,9 @@ GridFS bytes, and a retry succeeds. Failures are injected by the real server's
 ``configureFailPoint failCommand``, scoped to the app's own connections.
 
 The commands one upload sends, in order (checked by ``test_the_command_sequence``):
-insert gridfs_claims, insert fs.chunks, insert fs.files, findAndModify counters,
-insert images, update image_counts; a content update: findAndModify gridfs_claims
+findAndModify counters (its upload number, reserved before anything is written, so
+that numbers follow the input order), insert gridfs_claims, insert fs.chunks, insert
+fs.files, insert images, update image_counts; a content update: findAndModify gridfs_claims
 (x2), update images, then delete fs.files / fs.chunks of the old bytes; a purge: delete images,
 update image_counts, delete fs.files, delete fs.chunks (a purge; delete moves to the trash).
 """
@@ -83,14 +84,14 @@ def test_the_command_sequence(settings, tmp_path: Path) -> None:
         monitoring._LISTENERS.command_listeners.remove(recorder)
     writes = [c for c in upload if c[1] != "gridfs_claims"]
     assert writes == [
+        ("findAndModify", "counters"),  # before any write: a failure leaves nothing
         ("insert", "fs.chunks"),
         ("insert", "fs.files"),
-        ("findAndModify", "counters"),
         ("insert", "images"),
         ("update", "image_counts"),  # after the image: a failure there loses no image
     ]
-    assert upload[0] == ("findAndModify", "gridfs_claims")  # mongoengine's save()
-    assert upload[1] == ("insert", "gridfs_claims")
+    assert upload[1] == ("findAndModify", "gridfs_claims")  # mongoengine's save()
+    assert upload[2] == ("insert", "gridfs_claims")
     assert [c for c in replace if c[0] in ("findAndModify", "update")] == [
         ("findAndModify", "gridfs_claims"),
         ("findAndModify", "gridfs_claims"),
@@ -116,8 +117,9 @@ def test_the_command_sequence(settings, tmp_path: Path) -> None:
     [
         pytest.param("insert", 3, NOT_RETRYABLE, id="images-insert-refused"),
         pytest.param("insert", 3, CUT, id="images-insert-connection-cut"),
-        pytest.param("findAndModify", 1, NOT_RETRYABLE, id="counter-refused"),
-        pytest.param("findAndModify", 1, CUT, id="counter-connection-cut"),
+        pytest.param("findAndModify", 0, NOT_RETRYABLE, id="counter-refused"),
+        pytest.param("findAndModify", 0, CUT, id="counter-connection-cut"),
+        pytest.param("findAndModify", 1, NOT_RETRYABLE, id="claim-refused"),
         pytest.param("insert", 1, NOT_RETRYABLE, id="chunks-insert-refused"),
         pytest.param("insert", 2, CUT, id="files-insert-connection-cut"),
     ],

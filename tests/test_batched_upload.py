@@ -12,6 +12,7 @@ alone does: claims, chunks, files documents, images.
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 from bson import ObjectId
+from PIL import Image
 from pymongo import monitoring
 
 from imagerepo_tui import uploads
@@ -257,3 +259,20 @@ def test_a_file_refused_inside_a_group_fails_alone(
     [error] = [r.error for r in results if r.status == "error"]
     assert error is not None and "validation" in error
     assert_stored_once_each(repo, raw_db, [p for p in paths if p != refused])
+
+
+def test_upload_numbers_follow_the_input_order(
+    repo: ImageRepository, raw_db: Any, tmp_path: Path
+) -> None:
+    """The gallery lists newest first by ``seq``: a folder's files are numbered in the
+    order they were given, though a large first file is stored alone and is ready
+    after the small ones behind it, which two writers store in groups."""
+    folder = tmp_path / "in"
+    noisy = Image.frombytes("RGB", (700, 700), random.Random(7).randbytes(700 * 700 * 3))
+    large = write(folder / "large.png", encode(noisy, "PNG"))
+    assert large.stat().st_size >= uploads.SMALL_FILE
+    paths = [large, *small_pngs(folder, 250)]
+    results = list(repo.upload_files(find_upload_files(paths, recursive=False)))
+    assert [(r.path, r.status) for r in results] == [(p, "created") for p in paths]
+    by_seq = raw_db["images"].find({}, {"filename": 1}).sort("seq", 1)
+    assert [doc["filename"] for doc in by_seq] == [p.name for p in paths]

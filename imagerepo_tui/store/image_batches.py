@@ -5,10 +5,11 @@ One file alone takes seven or eight journaled round trips (find, claim, chunks,
 files document, sequence number, image, release, count); importing thousands of
 screenshots was bound by them, not by bytes. A group takes the same steps once
 for all its files: one ``find`` of the sha256s already stored, one insert each of
-the claims, the chunks, the files documents and the images, one ``$inc`` that
-allocates a range of sequence numbers, one delete of the claims and one update of
-the kept counts. The claims are written first, as for one file, so a crash at any
-point leaves only claimed bytes that ``cleanup_abandoned`` removes.
+the claims, the chunks, the files documents and the images, one delete of the
+claims and one update of the kept counts. Its sequence numbers were reserved before
+(``reserve_seqs``, one ``$inc`` for the group, in input order: see ``uploads.py``).
+The claims are written first, as for one file, so a crash at any point leaves only
+claimed bytes that ``cleanup_abandoned`` removes.
 """
 
 from __future__ import annotations
@@ -44,12 +45,15 @@ from imagerepo_tui.store.schema import SEQ_COUNTER
 # What adding one file of a group came to: (its document, whether it was created
 # now) or why it was not stored. A duplicate's document is the image already there.
 Outcome = tuple[dict[str, Any], bool] | ImageRepoError
+# A new image to add: its bytes, its document fields and its upload sequence number.
+NewImage = tuple[bytes, dict[str, Any], int]
 DUPLICATE_KEY = 11000
 
 
-def allocate_seqs(count: int) -> int:
+def reserve_seqs(count: int) -> int:
     """Reserve ``count`` consecutive upload sequence numbers in one round trip;
-    returns the last of them (the first is ``last - count + 1``)."""
+    returns the first of them. A number reserved for a file that is then not
+    stored stays unused: numbers are unique and ordered, not gapless."""
     counters = Counter._get_collection()
     for _ in range(5):
         try:
@@ -62,7 +66,7 @@ def allocate_seqs(count: int) -> int:
         except DuplicateKeyError:
             continue  # two first-ever upserts raced (MongoDB semantics): try again
         if doc is not None:
-            return int(doc["value"])
+            return int(doc["value"]) - count + 1
     raise ImageRepoError("could not allocate an image sequence number; try again")
 
 
@@ -78,8 +82,8 @@ def new_image(fields: Mapping[str, Any], file_id: ObjectId, seq: int, now: datet
 
 
 class _Pending:
-    """One file of a group that is to be written: its bytes, its document (``seq``
-    set once the range is allocated) and its place in the group."""
+    """One file of a group that is to be written: its bytes, its document and its
+    place in the group."""
 
     def __init__(
         self, index: int, data: bytes, doc: dict[str, Any], fields: Mapping[str, Any]
@@ -102,8 +106,9 @@ class ImageBatches:
         self.originals = originals
         self.counts = counts
 
-    def add_many(self, items: Sequence[tuple[bytes, dict[str, Any]]]) -> list[Outcome]:
-        """Store new images, each all-or-nothing; one outcome per item, in order.
+    def add_many(self, items: Sequence[NewImage]) -> list[Outcome]:
+        """Store new images, each all-or-nothing and numbered as its item says; one
+        outcome per item, in order.
 
         An item whose bytes its owner already has, or that an earlier item of the
         group brings too, is a duplicate of that image. A file the server refuses
@@ -118,12 +123,12 @@ class ImageBatches:
         first_of: dict[tuple[str, str], int] = {}
         copies: dict[int, int] = {}
         pending: list[_Pending] = []
-        for index, (data, fields) in enumerate(items):
+        for index, (data, fields, seq) in enumerate(items):
             key = (fields["owner"], fields["sha256"])
             if key in stored:
                 outcomes[index] = (stored[key], False)
                 continue
-            built = self._document(data, fields, now)
+            built = self._document(fields, seq, now)
             if isinstance(built, ImageRepoError):
                 outcomes[index] = built
             elif key in first_of:
@@ -144,13 +149,11 @@ class ImageBatches:
             outcomes[index] = _as_duplicate(outcomes[first])
         return [_settled(outcome) for outcome in outcomes]
 
-    def _stored_already(
-        self, items: Sequence[tuple[bytes, dict[str, Any]]]
-    ) -> dict[tuple[str, str], dict[str, Any]]:
+    def _stored_already(self, items: Sequence[NewImage]) -> dict[tuple[str, str], dict[str, Any]]:
         """The images these items' owners already hold with the same bytes: one
         ``find`` per owner (one, for an upload), served by the (owner, sha256) index."""
         wanted: dict[str, set[str]] = {}
-        for _data, fields in items:
+        for _data, fields, _seq in items:
             wanted.setdefault(fields["owner"], set()).add(fields["sha256"])
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for owner, hashes in wanted.items():
@@ -162,12 +165,12 @@ class ImageBatches:
         return found
 
     def _document(
-        self, data: bytes, fields: dict[str, Any], now: datetime
+        self, fields: dict[str, Any], seq: int, now: datetime
     ) -> dict[str, Any] | ImageRepoError:
         """The document to insert (checked as ``Document.save`` checks it), with
         a new file id; the refusal for a file whose fields do not pass."""
         fields = {**fields, **hash_fields(fields.get("phash"))}
-        image = new_image(fields, ObjectId(), 0, now)
+        image = new_image(fields, ObjectId(), seq, now)
         try:
             image.validate()
         except ValidationError as error:
@@ -176,15 +179,12 @@ class ImageBatches:
         return doc
 
     def _write(self, pending: list[_Pending], outcomes: list[Outcome | None]) -> None:
-        """Claim, write the bytes, number and insert the documents of ``pending``;
+        """Claim, write the bytes and insert the documents of ``pending``;
         whatever did not become an image is discarded before this returns."""
         file_ids = [item.file.file_id for item in pending]
         self.originals.claim_many(file_ids)
         try:
             self.originals.write_many([item.file for item in pending])
-            last = allocate_seqs(len(pending))
-            for offset, item in enumerate(pending):
-                item.doc["seq"] = last - len(pending) + 1 + offset
             refused = self._insert([item.doc for item in pending])
         except ServerSelectionTimeoutError:
             # The server is gone: a discard would only wait for it too. The claims

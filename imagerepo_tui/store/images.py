@@ -27,7 +27,13 @@ from imagerepo_tui.store.common import (
 from imagerepo_tui.store.connection import Store
 from imagerepo_tui.store.counts import ImageCounts
 from imagerepo_tui.store.filters import audience_filters, listing_sort
-from imagerepo_tui.store.image_batches import ImageBatches, Outcome, allocate_seqs, new_image
+from imagerepo_tui.store.image_batches import (
+    ImageBatches,
+    NewImage,
+    Outcome,
+    new_image,
+    reserve_seqs,
+)
 from imagerepo_tui.store.models import PUBLIC, Image
 from imagerepo_tui.store.originals import Originals
 from imagerepo_tui.store.paging import Pager
@@ -205,8 +211,15 @@ class ImageStore:
     def _write_original(self, data: bytes, fields: Mapping[str, Any]) -> ObjectId:
         return self.originals.write(data, fields["filename"], fields["mime"], fields["sha256"])
 
-    def add(self, data: bytes, fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Store a new image all-or-nothing; returns (document, created).
+    def reserve_seqs(self, count: int) -> int:
+        """Reserve ``count`` consecutive upload sequence numbers (one ``$inc``) for
+        ``add``/``add_many``; returns the first. Uploads reserve them in input order."""
+        with database_errors(self.store):
+            return reserve_seqs(count)
+
+    def add(self, data: bytes, fields: dict[str, Any], seq: int) -> tuple[dict[str, Any], bool]:
+        """Store a new image all-or-nothing, numbered ``seq`` (from ``reserve_seqs``);
+        returns (document, created).
 
         ``created`` is False when an image with the same bytes already exists (found
         before writing, or lost a race to another writer): its document is returned.
@@ -218,9 +231,7 @@ class ImageStore:
         with database_errors(self.store):
             file_id = self._write_original(data, fields)
             try:
-                # The sequence number too is taken after the bytes are written: its
-                # failure must discard them like a failed insert does.
-                image = new_image(fields, file_id, allocate_seqs(1), utc_now())
+                image = new_image(fields, file_id, seq, utc_now())
                 image.save(force_insert=True)
             except NotUniqueError:
                 self.originals.discard_quietly(file_id)
@@ -237,8 +248,9 @@ class ImageStore:
         self.counts.changed(None, stored)
         return stored, True
 
-    def add_many(self, items: Sequence[tuple[bytes, dict[str, Any]]]) -> list[Outcome]:
-        """Store a group of new images, each all-or-nothing, in a few round trips:
+    def add_many(self, items: Sequence[NewImage]) -> list[Outcome]:
+        """Store a group of new images, each all-or-nothing and numbered as its item
+        says (``reserve_seqs``), in a few round trips:
         one outcome per item, in order (``image_batches.ImageBatches.add_many``)."""
         return self.batches.add_many(items)
 
