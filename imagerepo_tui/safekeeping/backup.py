@@ -123,6 +123,10 @@ class BackupWriter:
         self.touched: set[Path] = set()
         self.manifest: dict[str, Any] | None = None
         self._lock = threading.Lock()
+        # One writer per original: two images with the same bytes (two owners' copies)
+        # reached by two workers at once were both written and both counted as such.
+        # Locks striped by hash, not one per original: a library has 100,000 of those.
+        self._writing = [threading.Lock() for _ in range(64)]
         self._lock_file: int | None = None
         with _disk(folder):
             self._prepare()
@@ -189,17 +193,20 @@ class BackupWriter:
                     f"image {image.get('_id')} is damaged (no valid sha256 or size): "
                     "its metadata is in the backup, its original is not"
                 )
-            with _disk(self.folder):
+            with self._one_writer(sha), _disk(self.folder):
                 if sha in self.originals or self._present(sha, size):
                     self.originals[sha] = size
                     return Placed(SKIPPED)
                 self._write_original(image, blocks)
+                self.originals[sha] = size
         except ImageRepoError:
             with self._lock:
                 self.counts["images_without_original"] += 1
             raise
-        self.originals[sha] = size
         return Placed(WRITTEN, size)
+
+    def _one_writer(self, sha: str) -> threading.Lock:
+        return self._writing[int(sha[:4], 16) % len(self._writing)]
 
     def _present(self, sha: str, size: int) -> bool:
         path = original_path(self.folder, sha)
