@@ -212,16 +212,8 @@ class _Batch:
                 _fail(group, DatabaseUnavailableError(str(self._lost[0])))
                 group = []
             first_seq = self._reserve_in_turn(ticket, len(group))
-        except DatabaseUnavailableError as error:
-            self._lost.append(error)
-            _fail(group, error)
-            return
-        except BaseException as error:  # every file's result is settled, whatever
-            _fail(group, error)
-            return
-        if not group:
-            return
-        try:
+            if not group:
+                return
             results = self._store([job.prepared.result() for job in group], first_seq)
         except DatabaseUnavailableError as error:
             self._lost.append(error)
